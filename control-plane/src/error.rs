@@ -1,0 +1,57 @@
+//! The one error type of the HTTP API.
+//!
+//! Every error answers JSON: `{"error": {"code", "message", "problems"?}}`.
+//! Internal errors are logged in full and answered with a generic 500, so
+//! no detail of the database or the file system leaks to callers.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_policy::ValidationReport;
+use serde_json::json;
+
+/// An error a handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The caller did not prove who it is.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Nothing at this address.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request body was refused; the report lists every problem.
+    #[error("the document is not valid")]
+    Invalid(ValidationReport),
+    /// Anything unexpected.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, problems) = match &self {
+            ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", (*message).to_owned(), None),
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message.clone(), None),
+            ApiError::Invalid(report) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_document",
+                format!("the document has {} error(s); fix each and retry", report.errors.len()),
+                Some(report),
+            ),
+            ApiError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the control-plane log has the details".to_owned(), None)
+            }
+        };
+        let mut body = json!({"error": {"code": code, "message": message}});
+        if let Some(report) = problems {
+            body["error"]["problems"] = json!(report.errors);
+            body["error"]["warnings"] = json!(report.warnings);
+        }
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"portcullis\""));
+        }
+        response
+    }
+}

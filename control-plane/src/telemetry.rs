@@ -1,0 +1,8 @@
+//! Logging setup.
+
+/// Logs to stderr; `RUST_LOG` overrides the default `info` level.
+pub fn init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

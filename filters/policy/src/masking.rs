@@ -1,0 +1,1 @@
+//! Masking policy: which entities to detect and how to mask them.
