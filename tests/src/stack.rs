@@ -1,0 +1,227 @@
+//! The whole data path on loopback: control plane, mock model, Envoy.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use portcullis_policy::POLICY_VERSION_HEADER;
+
+use crate::client;
+use crate::paths;
+use crate::process::{free_port, Service};
+
+/// The fleet token the harness gives the control plane and the filters.
+pub const FLEET_TOKEN: &str = "e2e-fleet-token";
+
+/// How long any piece may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One stack at a time per test process: the machines that run the suite
+/// are small, and parallel Envoys make timings flaky.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// The policy document (YAML) the control plane applies at start.
+    pub policy: String,
+    /// Whether to start the control plane at all.
+    pub control_plane: bool,
+    /// Poll interval of the filters, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Envoy worker threads.
+    pub concurrency: u32,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self { policy: "name: e2e\ndescription: end-to-end tests\n".into(), control_plane: true, poll_interval_ms: 300, concurrency: 1 }
+    }
+}
+
+/// Loopback ports of the stack.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// Envoy's listener: where clients send requests.
+    pub ingress: u16,
+    /// Envoy's admin interface.
+    pub admin: u16,
+    /// The mock model.
+    pub model: u16,
+    /// The control plane.
+    pub control_plane: u16,
+}
+
+/// A running stack. Dropping it stops every process and removes its files.
+pub struct Stack {
+    /// Ports in use.
+    pub ports: Ports,
+    control_plane: Option<Service>,
+    model: Service,
+    envoy: Service,
+    dir: tempfile::TempDir,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Stack {
+    /// Starts everything and waits until each piece is ready. With a control
+    /// plane, it also waits until the filters have loaded the policy.
+    pub fn start(options: StackOptions) -> Result<Self> {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dir = tempfile::Builder::new().prefix("portcullis-e2e-").tempdir()?;
+        let ports = Ports { ingress: free_port()?, admin: free_port()?, model: free_port()?, control_plane: free_port()? };
+        std::fs::write(dir.path().join("policy.yaml"), &options.policy)?;
+
+        let control_plane = if options.control_plane { Some(start_control_plane(&dir, ports, "policy.yaml")?) } else { None };
+        let model = start_model(&dir, ports)?;
+        let envoy = start_envoy(&dir, ports, &options)?;
+        let stack = Self { ports, control_plane, model, envoy, dir, _turn: turn };
+        if options.control_plane {
+            stack.wait_for_policy(None)?;
+        }
+        Ok(stack)
+    }
+
+    /// Base URL of Envoy's listener, e.g. `http://127.0.0.1:12345`.
+    pub fn ingress_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.ingress)
+    }
+
+    /// Base URL of the control plane.
+    pub fn control_plane_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.control_plane)
+    }
+
+    /// Base URL of the mock model (bypassing Envoy).
+    pub fn model_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.model)
+    }
+
+    /// Base URL of Envoy's admin interface.
+    pub fn admin_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.admin)
+    }
+
+    /// Stops the control plane (the filters keep their last policy).
+    pub fn stop_control_plane(&mut self) {
+        if let Some(mut cp) = self.control_plane.take() {
+            cp.stop();
+        }
+    }
+
+    /// Starts the control plane again on the same port and database, applying
+    /// `policy` (YAML) at start.
+    pub fn restart_control_plane(&mut self, policy: &str) -> Result<()> {
+        self.stop_control_plane();
+        let name = format!("policy-{}.yaml", Instant::now().elapsed().as_nanos());
+        std::fs::write(self.dir.path().join(&name), policy)?;
+        self.control_plane = Some(start_control_plane(&self.dir, self.ports, &name)?);
+        Ok(())
+    }
+
+    /// Waits until a request through Envoy reports policy `version` (or any
+    /// version, with `None`), and returns it.
+    pub fn wait_for_policy(&self, version: Option<u64>) -> Result<u64> {
+        let url = format!("{}/healthz", self.ingress_url());
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut last = String::from("no answer");
+        while Instant::now() < deadline {
+            match client::get(&url, &[]) {
+                Ok(response) => {
+                    let seen = response.header(POLICY_VERSION_HEADER).and_then(|v| v.parse::<u64>().ok());
+                    match (seen, version) {
+                        (Some(seen), None) => return Ok(seen),
+                        (Some(seen), Some(wanted)) if seen == wanted => return Ok(seen),
+                        _ => last = format!("HTTP {} with policy version {seen:?}: {}", response.status, response.body),
+                    }
+                }
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!(
+            "Envoy never reported policy version {version:?} (last: {last}); Envoy log ends with:\n{}",
+            self.envoy.log_tail(30)
+        )
+    }
+
+    /// The last lines of Envoy's log, for diagnostics.
+    pub fn envoy_log(&self) -> String {
+        self.envoy.log_tail(60)
+    }
+
+    /// The names of the running processes, in start order.
+    pub fn processes(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.control_plane.iter().map(Service::name).collect();
+        names.push(self.model.name());
+        names.push(self.envoy.name());
+        names
+    }
+}
+
+fn start_control_plane(dir: &tempfile::TempDir, ports: Ports, policy_file: &str) -> Result<Service> {
+    let mut command = Command::new(paths::workspace_binary("portcullis")?);
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{}", ports.control_plane))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("portcullis.db").display()))
+        .arg("--policy")
+        .arg(dir.path().join(policy_file))
+        .env("PORTCULLIS_FLEET_TOKEN", FLEET_TOKEN)
+        .env("RUST_LOG", "info");
+    let mut service = Service::spawn("control plane", command, &dir.path().join("control-plane.log"))?;
+    let url = format!("http://127.0.0.1:{}/healthz", ports.control_plane);
+    service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    Ok(service)
+}
+
+fn start_model(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
+    let mut command = Command::new(paths::workspace_binary("portcullis-mock-model")?);
+    command.arg("--listen").arg(format!("127.0.0.1:{}", ports.model));
+    let mut service = Service::spawn("mock model", command, &dir.path().join("mock-model.log"))?;
+    let url = format!("http://127.0.0.1:{}/healthz", ports.model);
+    service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    Ok(service)
+}
+
+/// Fills the placeholders of `envoy/portcullis.yaml`.
+pub fn render_envoy_config(ports: Ports, filters_dir: &std::path::Path, poll_interval_ms: u64) -> Result<String> {
+    let template_path = paths::project_root().join("envoy/portcullis.yaml");
+    let template = std::fs::read_to_string(&template_path).with_context(|| format!("cannot read {}", template_path.display()))?;
+    let rendered = template
+        .replace("{{ADMIN_PORT}}", &ports.admin.to_string())
+        .replace("{{LISTEN_PORT}}", &ports.ingress.to_string())
+        .replace("{{MODEL_PORT}}", &ports.model.to_string())
+        .replace("{{CONTROL_PLANE_PORT}}", &ports.control_plane.to_string())
+        .replace("{{FILTERS_DIR}}", &filters_dir.display().to_string())
+        .replace("{{FLEET_TOKEN}}", FLEET_TOKEN)
+        .replace("{{POLL_INTERVAL_MS}}", &poll_interval_ms.to_string());
+    if let Some(start) = rendered.find("{{") {
+        let end = rendered[start..].find("}}").map_or(rendered.len(), |e| start + e + 2);
+        bail!("{} has a placeholder the harness does not know: {}", template_path.display(), &rendered[start..end]);
+    }
+    Ok(rendered)
+}
+
+fn start_envoy(dir: &tempfile::TempDir, ports: Ports, options: &StackOptions) -> Result<Service> {
+    let config = render_envoy_config(ports, &paths::filters_dir()?, options.poll_interval_ms)?;
+    let config_path: PathBuf = dir.path().join("envoy.yaml");
+    std::fs::write(&config_path, config)?;
+    let mut command = Command::new(paths::envoy()?);
+    command
+        .arg("--config-path")
+        .arg(&config_path)
+        .arg("--concurrency")
+        .arg(options.concurrency.to_string())
+        .arg("--disable-hot-restart")
+        .arg("--log-level")
+        .arg("info");
+    let mut service = Service::spawn("envoy", command, &dir.path().join("envoy.log"))?;
+    let url = format!("http://127.0.0.1:{}/ready", ports.admin);
+    service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    Ok(service)
+}

@@ -1,0 +1,86 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `setup`: installs what is missing (wasm toolchain, Envoy, test clients).
+//! - `build`: native crates, and every filter into `target/filters/*.wasm`.
+//! - `test`: every test, end-to-end included.
+//! - `demo`: starts the stack and runs a scripted scenario.
+
+mod build;
+mod setup;
+mod tools;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use xshell::{cmd, Shell};
+
+/// Portcullis project automation.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install whatever is missing. Safe to run again: it only does what is needed.
+    Setup,
+    /// Build the native crates and every filter to `target/filters/*.wasm`.
+    Build,
+    /// Run every test, end-to-end ones included (runs `setup` and `build` first).
+    Test {
+        /// Extra arguments for `cargo test`, e.g. a test name filter.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Start the stack and run a scripted scenario, printing each step.
+    Demo {
+        /// Keep the stack running afterwards and print its URLs (Ctrl-C stops it).
+        #[arg(long)]
+        serve: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match cli.command {
+        Command::Setup => setup::run(&sh).map(|_| ()),
+        Command::Build => {
+            let tools = setup::run(&sh)?;
+            build::all(&sh, &tools)
+        }
+        Command::Test { args } => {
+            let tools = setup::run(&sh)?;
+            build::all(&sh, &tools)?;
+            step("test: cargo test --workspace (unit, integration and end-to-end)");
+            let _env = tools.test_env(&sh);
+            cmd!(sh, "cargo test --workspace --locked {args...}").run()?;
+            step("test: all passed");
+            Ok(())
+        }
+        Command::Demo { serve } => {
+            let tools = setup::run(&sh)?;
+            build::all(&sh, &tools)?;
+            let _env = tools.test_env(&sh);
+            let serve = serve.then_some("--serve");
+            step("demo: starting the stack");
+            cmd!(sh, "cargo run --quiet --locked -p portcullis-e2e --bin portcullis-demo -- {serve...}").run()?;
+            Ok(())
+        }
+    }
+}
+
+/// Prints a progress line for a step.
+pub(crate) fn step(message: &str) {
+    eprintln!("==> {message}");
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn project_root() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent().map(PathBuf::from).unwrap_or(dir)
+}
