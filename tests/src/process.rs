@@ -52,6 +52,11 @@ impl Service {
         Ok(Self { name: name.to_owned(), child: Some(child), log: log.to_owned() })
     }
 
+    /// The operating-system process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The process name given at spawn.
     pub fn name(&self) -> &str {
         &self.name

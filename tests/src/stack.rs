@@ -152,12 +152,13 @@ impl Stack {
         self.envoy.log_tail(60)
     }
 
-    /// The names of the running processes, in start order.
-    pub fn processes(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.control_plane.iter().map(Service::name).collect();
-        names.push(self.model.name());
-        names.push(self.envoy.name());
-        names
+    /// The running processes, name and pid, in start order.
+    pub fn processes(&self) -> Vec<(&str, u32)> {
+        self.control_plane
+            .iter()
+            .chain([&self.model, &self.envoy])
+            .filter_map(|s| s.pid().map(|pid| (s.name(), pid)))
+            .collect()
     }
 }
 

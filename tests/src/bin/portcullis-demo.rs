@@ -83,11 +83,14 @@ fn main() -> Result<()> {
         );
         println!("    envoy admin    {}", stack.admin_url());
         println!("    control plane  {}/healthz", stack.control_plane_url());
+        let pids: Vec<String> = stack.processes().iter().map(|(name, pid)| format!("{name}={pid}")).collect();
+        println!("    processes      {}", pids.join(" "));
         println!("Press Ctrl-C to stop.");
         while !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(200));
         }
-        println!("stopping {}", stack.processes().join(", "));
+        let names: Vec<&str> = stack.processes().iter().map(|(name, _)| *name).collect();
+        println!("stopping {}", names.join(", "));
     }
     println!("\nDemo finished; every process stopped.");
     Ok(())
