@@ -23,6 +23,7 @@ const ENVOY_VERSION: &str = "1.40.0";
 pub fn run(sh: &Shell) -> Result<Tools> {
     let wasm = wasm_toolchain(sh)?;
     let venv = python_env(sh)?;
+    node_packages(sh)?;
     let tools = Tools { wasm, venv };
     check_envoy(sh, &tools)?;
     Ok(tools)
@@ -144,6 +145,30 @@ fn python_env(sh: &Shell) -> Result<PathBuf> {
     cmd!(sh, "{python} -m pip install --disable-pip-version-check --quiet --requirement {REQUIREMENTS}").run()?;
     std::fs::write(&stamp, wanted)?;
     Ok(venv)
+}
+
+/// npm packages of the tests (the OpenID provider), installed from the
+/// committed lockfile with `npm ci`, only when the lockfile changed.
+fn node_packages(sh: &Shell) -> Result<()> {
+    const DIR: &str = "tests/idp";
+    if cmd!(sh, "node --version").quiet().ignore_stderr().read().is_err() {
+        if !can_apt(sh) {
+            bail!("Node.js is missing: install Node.js 20 or later with npm (the tests run a real OpenID provider on it)");
+        }
+        step("setup: installing Node.js and npm");
+        apt_install(sh, &["nodejs".to_owned(), "npm".to_owned()])?;
+    }
+    let lock = sh.read_file(format!("{DIR}/package-lock.json"))?;
+    let stamp = crate::project_root().join(DIR).join("node_modules/.portcullis-lock");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(lock.as_str()) {
+        step("setup: npm packages of the tests are up to date");
+        return Ok(());
+    }
+    step(&format!("setup: installing npm packages of the tests into {DIR}/node_modules (npm ci)"));
+    let _dir = sh.push_dir(DIR);
+    cmd!(sh, "npm ci --no-audit --no-fund --loglevel=error").run()?;
+    std::fs::write(&stamp, lock)?;
+    Ok(())
 }
 
 fn check_envoy(sh: &Shell, tools: &Tools) -> Result<()> {

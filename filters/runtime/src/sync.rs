@@ -63,13 +63,15 @@ pub enum Gate {
 pub struct PolicySync {
     config: FilterConfig,
     current: Option<Arc<PolicyBundle>>,
+    /// The control plane's ETag for `current`, sent back in `If-None-Match`.
+    etag: Option<String>,
     last_failure: Option<String>,
 }
 
 impl PolicySync {
     /// Starts with no policy.
     pub fn new(config: FilterConfig) -> Self {
-        Self { config, current: None, last_failure: None }
+        Self { config, current: None, etag: None, last_failure: None }
     }
 
     /// The plugin configuration.
@@ -101,16 +103,27 @@ impl PolicySync {
             ("accept".to_owned(), "application/json".to_owned()),
             ("authorization".to_owned(), format!("Bearer {}", cp.fleet_token)),
         ];
-        if let Some(bundle) = &self.current {
-            headers.push(("if-none-match".to_owned(), bundle.etag()));
+        if self.current.is_some() {
+            if let Some(etag) = &self.etag {
+                headers.push(("if-none-match".to_owned(), etag.clone()));
+            }
         }
         FetchRequest { headers }
     }
 
-    /// Applies the control plane's answer: status, and body when there is one.
-    pub fn on_response(&mut self, status: u32, body: &[u8]) -> FetchOutcome {
+    /// Applies the control plane's answer: status, `ETag` header, and body.
+    ///
+    /// The ETag is opaque: the control plane changes it whenever anything in
+    /// the bundle changes (policy version, keys, secrets).
+    pub fn on_response(&mut self, status: u32, etag: Option<&str>, body: &[u8]) -> FetchOutcome {
         match status {
-            200 => self.apply_body(body),
+            200 => {
+                let outcome = self.apply_body(body);
+                if !matches!(outcome, FetchOutcome::Failed { .. }) {
+                    self.etag = etag.map(str::to_owned);
+                }
+                outcome
+            }
             304 if self.current.is_some() => {
                 self.last_failure = None;
                 FetchOutcome::Unchanged
@@ -143,6 +156,12 @@ impl PolicySync {
         }
         let previous = self.current.as_ref().map(|b| b.version);
         let version = bundle.version;
+        // The ETag changes for new keys or secrets too; only report an update
+        // when the content did change.
+        if self.current.as_deref() == Some(&bundle) {
+            self.last_failure = None;
+            return FetchOutcome::Unchanged;
+        }
         self.current = Some(Arc::new(bundle));
         self.last_failure = None;
         FetchOutcome::Updated { previous, version }
@@ -223,8 +242,8 @@ mod tests {
     #[test]
     fn loads_policy_then_sends_etag() {
         let mut s = sync();
-        assert_eq!(s.on_response(200, &bundle_json(4)), FetchOutcome::Updated { previous: None, version: 4 });
-        assert_eq!(header(&s.fetch_request(), "if-none-match"), Some("\"4\""));
+        assert_eq!(s.on_response(200, Some("\"4-abc\""), &bundle_json(4)), FetchOutcome::Updated { previous: None, version: 4 });
+        assert_eq!(header(&s.fetch_request(), "if-none-match"), Some("\"4-abc\""));
         assert!(matches!(s.gate(), Gate::Admit(Some(b)) if b.version == 4));
         assert_eq!(s.next_fetch_in(), s.config().poll_interval());
     }
@@ -232,14 +251,14 @@ mod tests {
     #[test]
     fn keeps_last_good_policy_on_every_kind_of_failure() {
         let mut s = sync();
-        s.on_response(200, &bundle_json(2));
+        s.on_response(200, Some("\"2\""), &bundle_json(2));
         let failures: Vec<FetchOutcome> = vec![
             s.on_failure("timeout"),
-            s.on_response(500, b"oops"),
-            s.on_response(401, b""),
-            s.on_response(200, b"{not json"),
-            s.on_response(200, br#"{"version":3,"policy":{"name":""}}"#),
-            s.on_response(200, &vec![b' '; MAX_BUNDLE_BYTES + 1]),
+            s.on_response(500, None, b"oops"),
+            s.on_response(401, None, b""),
+            s.on_response(200, None, b"{not json"),
+            s.on_response(200, None, br#"{"version":3,"policy":{"name":""}}"#),
+            s.on_response(200, None, &vec![b' '; MAX_BUNDLE_BYTES + 1]),
         ];
         for outcome in failures {
             assert!(matches!(outcome, FetchOutcome::Failed { .. }), "{outcome:?}");
@@ -250,29 +269,37 @@ mod tests {
     #[test]
     fn not_modified_keeps_version() {
         let mut s = sync();
-        s.on_response(200, &bundle_json(1));
-        assert_eq!(s.on_response(304, b""), FetchOutcome::Unchanged);
+        s.on_response(200, Some("\"1\""), &bundle_json(1));
+        assert_eq!(s.on_response(304, None, b""), FetchOutcome::Unchanged);
         assert_eq!(s.current().map(|b| b.version), Some(1));
     }
 
     #[test]
     fn not_modified_without_policy_is_a_failure() {
         let mut s = sync();
-        assert!(matches!(s.on_response(304, b""), FetchOutcome::Failed { .. }));
+        assert!(matches!(s.on_response(304, None, b""), FetchOutcome::Failed { .. }));
         assert!(matches!(s.gate(), Gate::Reject { .. }));
     }
 
     #[test]
     fn new_version_replaces_old() {
         let mut s = sync();
-        s.on_response(200, &bundle_json(1));
-        assert_eq!(s.on_response(200, &bundle_json(2)), FetchOutcome::Updated { previous: Some(1), version: 2 });
+        s.on_response(200, Some("\"1\""), &bundle_json(1));
+        assert_eq!(s.on_response(200, Some("\"2\""), &bundle_json(2)), FetchOutcome::Updated { previous: Some(1), version: 2 });
+    }
+
+    #[test]
+    fn same_content_under_a_new_etag_is_unchanged() {
+        let mut s = sync();
+        s.on_response(200, Some("\"1-a\""), &bundle_json(1));
+        assert_eq!(s.on_response(200, Some("\"1-b\""), &bundle_json(1)), FetchOutcome::Unchanged);
+        assert_eq!(header(&s.fetch_request(), "if-none-match"), Some("\"1-b\""));
     }
 
     #[test]
     fn refused_token_message_names_the_setting() {
         let mut s = sync();
-        match s.on_response(401, b"") {
+        match s.on_response(401, None, b"") {
             FetchOutcome::Failed { reason } => assert!(reason.contains("fleet_token")),
             other => panic!("{other:?}"),
         }

@@ -67,7 +67,10 @@ impl PolicyClient {
             return false;
         }
         self.in_flight = None;
-        let outcome = match response_status() {
+        let headers = hostcalls::get_map(MapType::HttpCallResponseHeaders).unwrap_or_default();
+        let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let status = header(":status").and_then(|v| v.parse::<u32>().ok());
+        let outcome = match status {
             None => self.sync.borrow_mut().on_failure("control plane unreachable (no response: connection refused, reset or timed out)"),
             Some(status) => {
                 let limit = body_size.min(portcullis_filter_runtime::sync::MAX_BUNDLE_BYTES + 1);
@@ -78,7 +81,7 @@ impl PolicyClient {
                         Vec::new()
                     }
                 };
-                self.sync.borrow_mut().on_response(status, &body)
+                self.sync.borrow_mut().on_response(status, header("etag"), &body)
             }
         };
         match outcome {
@@ -131,9 +134,4 @@ impl PolicyClient {
             log::error!("could not set the tick period: host status {e:?}");
         }
     }
-}
-
-fn response_status() -> Option<u32> {
-    let headers = hostcalls::get_map(MapType::HttpCallResponseHeaders).ok()?;
-    headers.iter().find(|(name, _)| name == ":status").and_then(|(_, value)| value.parse().ok())
 }
