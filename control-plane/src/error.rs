@@ -16,6 +16,18 @@ pub enum ApiError {
     /// The caller did not prove who it is.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The admin API is off: no admin token is configured.
+    #[error("the policy API is disabled: start the control plane with --admin-token (or PORTCULLIS_ADMIN_TOKEN) to enable it")]
+    AdminDisabled,
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is larger than the route accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's content type is not one the route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Nothing at this address.
     #[error("{0}")]
     NotFound(String),
@@ -31,6 +43,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, problems) = match &self {
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", (*message).to_owned(), None),
+            ApiError::AdminDisabled => (StatusCode::SERVICE_UNAVAILABLE, "admin_disabled", self.to_string(), None),
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message.clone(), None),
+            ApiError::PayloadTooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), None),
+            ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message.clone(), None),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message.clone(), None),
             ApiError::Invalid(report) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

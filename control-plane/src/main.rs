@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use portcullis_control_plane::cli::{Cli, Command, PolicyCommand};
+use portcullis_control_plane::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -12,7 +12,7 @@ async fn main() -> std::process::ExitCode {
             portcullis_control_plane::telemetry::init();
             portcullis_control_plane::serve(args).await
         }
-        Command::Policy(PolicyCommand::Check { file }) => portcullis_control_plane::cli::policy_check(&file),
+        Command::Policy(command) => portcullis_control_plane::cli::run_policy(command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

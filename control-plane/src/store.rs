@@ -7,8 +7,9 @@
 
 use anyhow::Context as _;
 use portcullis_policy::{Policy, PolicyBundle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 /// Stored policy versions.
@@ -27,7 +28,7 @@ pub struct ApplyOutcome {
 }
 
 /// One row of the version history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionInfo {
     /// Version number.
     pub version: u64,
@@ -37,6 +38,16 @@ pub struct VersionInfo {
     pub source: String,
     /// When, RFC 3339 UTC.
     pub applied_at: String,
+}
+
+/// One stored version with its document, as written (secrets by name only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    /// Version, digest, source and time.
+    #[serde(flatten)]
+    pub info: VersionInfo,
+    /// The document.
+    pub policy: Policy,
 }
 
 impl PolicyStore {
@@ -95,6 +106,30 @@ impl PolicyStore {
         Ok(Some(PolicyBundle { version: to_version(version)?, policy }))
     }
 
+    /// The number of the version in force; cheaper than [`Self::current`].
+    pub async fn current_version(&self) -> anyhow::Result<Option<u64>> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions").fetch_one(&self.pool).await?;
+        version.map(to_version).transpose()
+    }
+
+    /// The version in force with its details.
+    pub async fn latest(&self) -> anyhow::Result<Option<StoredPolicy>> {
+        let row = sqlx::query("SELECT version, document, digest, source, applied_at FROM policy_versions ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored_policy).transpose()
+    }
+
+    /// One version with its details; `None` when it does not exist.
+    pub async fn get(&self, version: u64) -> anyhow::Result<Option<StoredPolicy>> {
+        let Ok(version) = i64::try_from(version) else { return Ok(None) };
+        let row = sqlx::query("SELECT version, document, digest, source, applied_at FROM policy_versions WHERE version = ?")
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored_policy).transpose()
+    }
+
     /// The whole history, newest first.
     pub async fn versions(&self) -> anyhow::Result<Vec<VersionInfo>> {
         let rows = sqlx::query("SELECT version, digest, source, applied_at FROM policy_versions ORDER BY version DESC")
@@ -113,6 +148,22 @@ impl PolicyStore {
     }
 }
 
+fn stored_policy(row: &SqliteRow) -> anyhow::Result<StoredPolicy> {
+    let version: i64 = row.try_get("version")?;
+    let document: String = row.try_get("document")?;
+    let policy: Policy = serde_json::from_str(&document)
+        .with_context(|| format!("stored policy version {version} no longer parses"))?;
+    Ok(StoredPolicy {
+        info: VersionInfo {
+            version: to_version(version)?,
+            digest: row.try_get("digest")?,
+            source: row.try_get("source")?,
+            applied_at: row.try_get("applied_at")?,
+        },
+        policy,
+    })
+}
+
 fn to_version(v: i64) -> anyhow::Result<u64> {
     u64::try_from(v).context("negative policy version in the database")
 }
@@ -126,7 +177,7 @@ mod tests {
     use super::*;
 
     fn policy(name: &str) -> Policy {
-        Policy { name: name.into(), description: "d".into() }
+        Policy { description: "d".into(), ..Policy::named(name) }
     }
 
     #[tokio::test]
@@ -142,5 +193,18 @@ mod tests {
         let history = store.versions().await.unwrap();
         assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 2, 1]);
         assert_eq!(history[0].digest, history[2].digest);
+        assert_eq!(store.current_version().await.unwrap(), Some(3));
+        let second = store.get(2).await.unwrap().unwrap();
+        assert_eq!((second.info.version, second.policy.name.as_str()), (2, "b"));
+        assert_eq!(store.latest().await.unwrap().unwrap().info, history[0]);
+        assert!(store.get(9).await.unwrap().is_none());
+        assert!(store.get(u64::MAX).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_empty_store_has_no_version() {
+        let store = PolicyStore::new(crate::db::in_memory().await.unwrap());
+        assert_eq!(store.current_version().await.unwrap(), None);
+        assert!(store.latest().await.unwrap().is_none());
     }
 }

@@ -10,7 +10,9 @@
 //! The pieces must be built first: `cargo xtask build` (which `cargo xtask
 //! test` runs). Errors say so when something is missing.
 
+pub mod bench;
 pub mod client;
+pub mod idp;
 pub mod paths;
 pub mod process;
 pub mod python;

@@ -14,6 +14,8 @@ use crate::process::{free_port, Service};
 
 /// The fleet token the harness gives the control plane and the filters.
 pub const FLEET_TOKEN: &str = "e2e-fleet-token";
+/// The admin token of the control plane's policy API.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 
 /// How long any piece may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,11 +35,26 @@ pub struct StackOptions {
     pub poll_interval_ms: u64,
     /// Envoy worker threads.
     pub concurrency: u32,
+    /// Envoy bootstrap in `envoy/`: `gate.yaml` or `portcullis.yaml`.
+    pub envoy_config: String,
+    /// Whether to start the OpenID provider (`tests/idp`); `{{IDP_ISSUER}}`
+    /// in `policy` becomes its issuer URL.
+    pub idp: bool,
+    /// Secrets the control plane can resolve (`secret_ref` name, value).
+    pub secrets: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        Self { policy: "name: e2e\ndescription: end-to-end tests\n".into(), control_plane: true, poll_interval_ms: 300, concurrency: 1 }
+        Self {
+            policy: "name: e2e\ndescription: end-to-end tests\n".into(),
+            control_plane: true,
+            poll_interval_ms: 300,
+            concurrency: 1,
+            envoy_config: "gate.yaml".into(),
+            idp: false,
+            secrets: Vec::new(),
+        }
     }
 }
 
@@ -52,6 +69,8 @@ pub struct Ports {
     pub model: u16,
     /// The control plane.
     pub control_plane: u16,
+    /// The OpenID provider.
+    pub idp: u16,
 }
 
 /// A running stack. Dropping it stops every process and removes its files.
@@ -59,6 +78,7 @@ pub struct Stack {
     /// Ports in use.
     pub ports: Ports,
     control_plane: Option<Service>,
+    idp: Option<Service>,
     model: Service,
     envoy: Service,
     dir: tempfile::TempDir,
@@ -71,13 +91,20 @@ impl Stack {
     pub fn start(options: StackOptions) -> Result<Self> {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = tempfile::Builder::new().prefix("portcullis-e2e-").tempdir()?;
-        let ports = Ports { ingress: free_port()?, admin: free_port()?, model: free_port()?, control_plane: free_port()? };
-        std::fs::write(dir.path().join("policy.yaml"), &options.policy)?;
+        let ports =
+            Ports { ingress: free_port()?, admin: free_port()?, model: free_port()?, control_plane: free_port()?, idp: free_port()? };
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir(&secrets)?;
+        for (name, value) in &options.secrets {
+            std::fs::write(secrets.join(name), value)?;
+        }
+        let idp = if options.idp { Some(start_idp(&dir, ports)?) } else { None };
+        std::fs::write(dir.path().join("policy.yaml"), render_policy(&options.policy, ports))?;
 
         let control_plane = if options.control_plane { Some(start_control_plane(&dir, ports, "policy.yaml")?) } else { None };
         let model = start_model(&dir, ports)?;
         let envoy = start_envoy(&dir, ports, &options)?;
-        let stack = Self { ports, control_plane, model, envoy, dir, _turn: turn };
+        let stack = Self { ports, control_plane, idp, model, envoy, dir, _turn: turn };
         if options.control_plane {
             stack.wait_for_policy(None)?;
         }
@@ -115,8 +142,8 @@ impl Stack {
     /// `policy` (YAML) at start.
     pub fn restart_control_plane(&mut self, policy: &str) -> Result<()> {
         self.stop_control_plane();
-        let name = format!("policy-{}.yaml", Instant::now().elapsed().as_nanos());
-        std::fs::write(self.dir.path().join(&name), policy)?;
+        let name = format!("policy-{}.yaml", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
+        std::fs::write(self.dir.path().join(&name), render_policy(policy, self.ports))?;
         self.control_plane = Some(start_control_plane(&self.dir, self.ports, &name)?);
         Ok(())
     }
@@ -147,15 +174,32 @@ impl Stack {
         )
     }
 
-    /// The last lines of Envoy's log, for diagnostics.
+    /// Envoy's whole log so far.
     pub fn envoy_log(&self) -> String {
-        self.envoy.log_tail(60)
+        self.envoy.log_tail(usize::MAX)
+    }
+
+    /// Issuer URL of the OpenID provider.
+    pub fn idp_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.idp)
+    }
+
+    /// An access token for `client` from the OpenID provider
+    /// (client-credentials grant; see `tests/idp/provider.mjs` for clients).
+    pub fn token(&self, client: &str) -> Result<String> {
+        crate::idp::client_credentials_token(&self.idp_url(), client)
+    }
+
+    /// Makes the OpenID provider sign with a new key; returns its `kid`.
+    pub fn rotate_idp_keys(&self) -> Result<String> {
+        crate::idp::rotate(&self.idp_url())
     }
 
     /// The running processes, name and pid, in start order.
     pub fn processes(&self) -> Vec<(&str, u32)> {
-        self.control_plane
+        self.idp
             .iter()
+            .chain(self.control_plane.iter())
             .chain([&self.model, &self.envoy])
             .filter_map(|s| s.pid().map(|pid| (s.name(), pid)))
             .collect()
@@ -173,9 +217,29 @@ fn start_control_plane(dir: &tempfile::TempDir, ports: Ports, policy_file: &str)
         .arg("--policy")
         .arg(dir.path().join(policy_file))
         .env("PORTCULLIS_FLEET_TOKEN", FLEET_TOKEN)
+        .env("PORTCULLIS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("PORTCULLIS_SECRETS_DIR", dir.path().join("secrets"))
+        .env("PORTCULLIS_JWKS_MIN_REFRESH_SECS", "1")
         .env("RUST_LOG", "info");
     let mut service = Service::spawn("control plane", command, &dir.path().join("control-plane.log"))?;
     let url = format!("http://127.0.0.1:{}/healthz", ports.control_plane);
+    service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    Ok(service)
+}
+
+fn render_policy(policy: &str, ports: Ports) -> String {
+    policy.replace("{{IDP_ISSUER}}", &format!("http://127.0.0.1:{}", ports.idp))
+}
+
+fn start_idp(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
+    let script = paths::project_root().join("tests/idp/provider.mjs");
+    if !paths::project_root().join("tests/idp/node_modules/oidc-provider").exists() {
+        bail!("the OpenID provider's npm packages are missing: run `cargo xtask setup` first");
+    }
+    let mut command = Command::new("node");
+    command.arg(script).env("PORT", ports.idp.to_string());
+    let mut service = Service::spawn("oidc-provider", command, &dir.path().join("oidc-provider.log"))?;
+    let url = format!("http://127.0.0.1:{}/.well-known/openid-configuration", ports.idp);
     service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
     Ok(service)
 }
@@ -189,9 +253,9 @@ fn start_model(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
     Ok(service)
 }
 
-/// Fills the placeholders of `envoy/portcullis.yaml`.
-pub fn render_envoy_config(ports: Ports, filters_dir: &std::path::Path, poll_interval_ms: u64) -> Result<String> {
-    let template_path = paths::project_root().join("envoy/portcullis.yaml");
+/// Fills the placeholders of the Envoy bootstrap `envoy/<name>`.
+pub fn render_envoy_config(name: &str, ports: Ports, filters_dir: &std::path::Path, poll_interval_ms: u64) -> Result<String> {
+    let template_path = paths::project_root().join("envoy").join(name);
     let template = std::fs::read_to_string(&template_path).with_context(|| format!("cannot read {}", template_path.display()))?;
     let rendered = template
         .replace("{{ADMIN_PORT}}", &ports.admin.to_string())
@@ -209,7 +273,7 @@ pub fn render_envoy_config(ports: Ports, filters_dir: &std::path::Path, poll_int
 }
 
 fn start_envoy(dir: &tempfile::TempDir, ports: Ports, options: &StackOptions) -> Result<Service> {
-    let config = render_envoy_config(ports, &paths::filters_dir()?, options.poll_interval_ms)?;
+    let config = render_envoy_config(&options.envoy_config, ports, &paths::filters_dir()?, options.poll_interval_ms)?;
     let config_path: PathBuf = dir.path().join("envoy.yaml");
     std::fs::write(&config_path, config)?;
     let mut command = Command::new(paths::envoy()?);
@@ -221,6 +285,10 @@ fn start_envoy(dir: &tempfile::TempDir, ports: Ports, options: &StackOptions) ->
         .arg("--disable-hot-restart")
         .arg("--log-level")
         .arg("info");
+    // For debugging a scenario: e.g. PORTCULLIS_ENVOY_COMPONENT_LOG=wasm:debug,http:debug
+    if let Ok(levels) = std::env::var("PORTCULLIS_ENVOY_COMPONENT_LOG") {
+        command.arg("--component-log-level").arg(levels);
+    }
     let mut service = Service::spawn("envoy", command, &dir.path().join("envoy.log"))?;
     let url = format!("http://127.0.0.1:{}/ready", ports.admin);
     service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;

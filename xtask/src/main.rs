@@ -4,6 +4,7 @@
 //! - `build`: native crates, and every filter into `target/filters/*.wasm`.
 //! - `test`: every test, end-to-end included.
 //! - `demo`: starts the stack and runs a scripted scenario.
+//! - `bench`: load runs through Envoy, reported as ratios to baselines.
 
 mod build;
 mod setup;
@@ -35,6 +36,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Benchmarks: load Envoy over loopback and report ratios against
+    /// baselines measured in the same run.
+    Bench {
+        /// Seconds of load per configuration.
+        #[arg(long, default_value_t = 8)]
+        duration: u64,
+    },
     /// Start the stack and run a scripted scenario, printing each step.
     Demo {
         /// Keep the stack running afterwards and print its URLs (Ctrl-C stops it).
@@ -60,6 +68,16 @@ fn main() -> Result<()> {
             let _env = tools.test_env(&sh);
             cmd!(sh, "cargo test --workspace --locked {args...}").run()?;
             step("test: all passed");
+            Ok(())
+        }
+        Command::Bench { duration } => {
+            let tools = setup::run(&sh)?;
+            build::all(&sh, &tools)?;
+            setup::load_tools(&sh)?;
+            let _env = tools.test_env(&sh);
+            let duration = duration.to_string();
+            step("bench: token verification: no auth vs Envoy jwt_authn vs the Portcullis token filter");
+            cmd!(sh, "cargo run --quiet --locked -p portcullis-e2e --bin portcullis-bench -- --duration {duration}").run()?;
             Ok(())
         }
         Command::Demo { serve } => {

@@ -147,6 +147,18 @@ fn python_env(sh: &Shell) -> Result<PathBuf> {
     Ok(venv)
 }
 
+/// `wrk`, the load generator of the benchmarks.
+pub fn load_tools(sh: &Shell) -> Result<()> {
+    if cmd!(sh, "wrk --version").quiet().ignore_stderr().ignore_status().read().is_ok_and(|v| v.contains("wrk")) {
+        return Ok(());
+    }
+    if !can_apt(sh) {
+        bail!("wrk is missing: install it (Debian: apt-get install wrk)");
+    }
+    step("setup: installing wrk");
+    apt_install(sh, &["wrk".to_owned()])
+}
+
 /// npm packages of the tests (the OpenID provider), installed from the
 /// committed lockfile with `npm ci`, only when the lockfile changed.
 fn node_packages(sh: &Shell) -> Result<()> {

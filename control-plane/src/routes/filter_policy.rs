@@ -1,15 +1,18 @@
 //! `GET /v1/filter/policy`: the policy bundle the filters poll.
 //!
-//! Filters authenticate with the fleet token and send `If-None-Match` with
-//! the ETag of the version they hold; an unchanged policy costs a `304`.
+//! Filters authenticate with the fleet token and send `If-None-Match` with the ETag
+//! they hold; an unchanged bundle costs a `304`. The body is a `PolicyBundle` in JSON,
+//! with fetched provider keys and resolved secrets filled in (see [`crate::bundle`]).
+//! The ETag is `"<version>-<16 hex digits>"`: it changes with the policy version and
+//! also when keys or secrets change under the same version.
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 
+use super::auth::FleetCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -17,43 +20,33 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/v1/filter/policy", get(current_policy))
 }
 
-/// Proof that the caller presented the fleet token.
-pub(crate) struct FleetCaller;
-
-impl FromRequestParts<AppState> for FleetCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized("send the fleet token as `Authorization: Bearer <token>`"))?;
-        if state.is_fleet_token(presented.trim()) {
-            Ok(FleetCaller)
-        } else {
-            Err(ApiError::Unauthorized("the fleet token is not valid"))
-        }
-    }
-}
-
 async fn current_policy(_caller: FleetCaller, State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let bundle = state
-        .store
+        .bundles
         .current()
         .await?
-        .ok_or_else(|| ApiError::NotFound("no policy has been applied yet: start with --policy FILE".into()))?;
-    let etag = bundle.etag();
-    let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|candidate| candidate.trim() == etag));
-    if unchanged {
+        .ok_or_else(|| ApiError::NotFound("no policy has been applied yet: start with --policy FILE or POST one to /v1/policy".into()))?;
+    let etag_value = HeaderValue::from_str(&bundle.etag).map_err(|e| ApiError::Internal(e.into()))?;
+    if if_none_match(&headers, &bundle.etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
     }
-    Ok(([(header::ETAG, etag_value), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], Json(bundle)).into_response())
+    let headers = [
+        (header::ETAG, etag_value),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+    ];
+    Ok((headers, bundle.body.clone()).into_response())
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks) or is `*`.
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
 }
 
 #[cfg(test)]
@@ -70,9 +63,9 @@ mod tests {
     async fn state_with_policy(apply: bool) -> AppState {
         let store = PolicyStore::new(crate::db::in_memory().await.unwrap());
         if apply {
-            store.apply(&Policy { name: "p".into(), description: "d".into() }, "test").await.unwrap();
+            store.apply(&Policy { description: "d".into(), ..Policy::named("p") }, "test").await.unwrap();
         }
-        AppState::new(store, "fleet-secret")
+        AppState::new(store, "fleet-secret", Default::default()).unwrap()
     }
 
     fn get(auth: Option<&str>, etag: Option<&str>) -> Request<Body> {
@@ -91,13 +84,22 @@ mod tests {
         let app = app(state_with_policy(true).await);
         let response = app.clone().oneshot(get(Some("Bearer fleet-secret"), None)).await.unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["etag"], "\"1\"");
+        let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with("\"1-") && etag.len() == "\"1-\"".len() + 16, "{etag}");
+        assert_eq!(response.headers()["content-type"], "application/json");
         let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(etag, crate::bundle::etag(1, &body));
         let bundle: PolicyBundle = serde_json::from_slice(&body).unwrap();
         assert_eq!(bundle.version, 1);
 
-        let response = app.oneshot(get(Some("Bearer fleet-secret"), Some("\"1\""))).await.unwrap();
+        let response = app.clone().oneshot(get(Some("Bearer fleet-secret"), Some(&etag))).await.unwrap();
         assert_eq!(response.status(), 304);
+        assert_eq!(response.headers()["etag"], etag.as_str());
+        let response = app.clone().oneshot(get(Some("Bearer fleet-secret"), Some(&format!("\"0-0\", W/{etag}")))).await.unwrap();
+        assert_eq!(response.status(), 304);
+        // The old, version-only ETag no longer matches.
+        let response = app.oneshot(get(Some("Bearer fleet-secret"), Some("\"1\""))).await.unwrap();
+        assert_eq!(response.status(), 200);
     }
 
     #[tokio::test]

@@ -9,8 +9,11 @@ pub const POLICY_VERSION_HEADER: &str = "x-portcullis-policy-version";
 
 /// A validated policy together with the version the control plane gave it.
 ///
-/// The control plane serves it with `ETag: "<version>"`; filters send that
-/// back in `If-None-Match` and get `304 Not Modified` while nothing changed.
+/// The control plane fills in what filters need but operators never write
+/// (verification keys fetched from identity providers, resolved secrets),
+/// and serves it with an opaque `ETag` that changes whenever any of that
+/// changes. Filters send it back in `If-None-Match` and get
+/// `304 Not Modified` while nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyBundle {
     /// Version number, starting at 1 and increasing with every apply.
@@ -19,26 +22,13 @@ pub struct PolicyBundle {
     pub policy: Policy,
 }
 
-impl PolicyBundle {
-    /// The strong ETag for this bundle.
-    pub fn etag(&self) -> String {
-        format!("\"{}\"", self.version)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn etag_is_quoted_version() {
-        let bundle = PolicyBundle { version: 7, policy: Policy { name: "p".into(), description: String::new() } };
-        assert_eq!(bundle.etag(), "\"7\"");
-    }
-
-    #[test]
     fn round_trips_through_json() {
-        let bundle = PolicyBundle { version: 3, policy: Policy { name: "p".into(), description: "d".into() } };
+        let bundle = PolicyBundle { version: 3, policy: Policy::named("p") };
         let json = serde_json::to_string(&bundle).unwrap();
         assert_eq!(serde_json::from_str::<PolicyBundle>(&json).unwrap(), bundle);
     }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::IdentityPolicy;
+use crate::masking::MaskingPolicy;
 use crate::validation::ValidationReport;
 
 /// One complete policy document.
@@ -16,9 +18,21 @@ pub struct Policy {
     /// Free text for humans: what this policy is for.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Who may call, how they prove it, what they may reach, and which
+    /// credentials the gateway injects upstream.
+    #[serde(default)]
+    pub identity: IdentityPolicy,
+    /// What the gateway masks in responses (and, where asked, in prompts).
+    #[serde(default)]
+    pub masking: MaskingPolicy,
 }
 
 impl Policy {
+    /// A policy with only a name: no identity section and default masking.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self { name: name.into(), description: String::new(), identity: IdentityPolicy::default(), masking: MaskingPolicy::default() }
+    }
+
     /// Checks the document and collects every problem, not just the first.
     ///
     /// Returns `Err` with the full report when there is at least one error;
@@ -33,6 +47,8 @@ impl Policy {
         if self.description.is_empty() {
             report.warning("description", "is empty: say what this policy is for");
         }
+        self.identity.validate(&mut report);
+        self.masking.validate(&mut report, "masking");
         report.into_result()
     }
 }
@@ -62,7 +78,7 @@ mod tests {
 
     #[test]
     fn overlong_name_is_an_error() {
-        let policy = Policy { name: "x".repeat(129), description: "d".into() };
+        let policy = Policy { name: "x".repeat(129), ..Policy::named("d") };
         assert!(policy.validate().is_err());
     }
 

@@ -1,0 +1,186 @@
+//! Built-in detectors: one pass over the bytes that skips what cannot matter
+//! (see [`INTERESTING`]) and dispatches on cheap anchors (token starts, `@`,
+//! `+`, `(`, `-----`, `:` and `=`), so clean prose costs little more than a
+//! table lookup per byte.
+
+mod crypto;
+pub(crate) mod generic;
+mod iban;
+mod net;
+mod numeric;
+mod phone;
+pub(crate) mod secrets;
+
+use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
+
+/// Bytes that may matter: digits and upper-case letters (inside tokens),
+/// the separators that follow token prefixes (`_ - . :`), and the anchors
+/// of the other detectors (`@ + ( = :` and `-----`). A run of lower-case
+/// letters matters only when it contains or is followed by one of these:
+/// every token detector needs a digit, an upper-case letter or one of
+/// `_ - . :` within its first few bytes.
+const INTERESTING: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = matches!(c, b'0'..=b'9' | b'A'..=b'Z' | b'@' | b':' | b'=' | b'+' | b'(' | b'-' | b'_' | b'.');
+        i += 1;
+    }
+    t
+};
+
+const ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn alnum_at(b: &[u8], i: usize) -> bool {
+    b.get(i).is_some_and(|&c| ALNUM[usize::from(c)])
+}
+
+#[inline]
+fn note(r: Step, hold: &mut usize) {
+    if let Err(Hold(h)) = r {
+        *hold = (*hold).min(h);
+    }
+}
+
+/// Runs every enabled built-in detector at each position `>= from`.
+///
+/// Returns the hold position: the smallest offset at which an entity might
+/// still start once more text arrives (`sc.b.len()` when nothing is pending).
+pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
+    let b = sc.b;
+    let len = b.len();
+    let mut hold = len;
+    // A generic secret's value starts a few bytes after its `:` or `=`: look
+    // at those just before `from` again, so that a cut between a key and its
+    // value loses nothing (candidates before `from` are dropped by the caller).
+    for j in from.saturating_sub(generic::REACH)..from {
+        if matches!(b.get(j), Some(b':' | b'=')) {
+            note(generic::assignment(sc, j, sink), &mut hold);
+        }
+    }
+    // Everything in `lo..i` is known to be uninteresting.
+    let mut lo = from;
+    let mut i = from;
+    loop {
+        match b.get(i..).and_then(|rest| rest.iter().position(|&c| INTERESTING[usize::from(c)])) {
+            Some(skip) => i += skip,
+            None => break,
+        }
+        let Some(&c) = b.get(i) else { break };
+        // The alphanumeric run that contains `i`, or ends just before it.
+        let mut t = i;
+        while t > lo && alnum_at(b, t - 1) {
+            t -= 1;
+        }
+        if alnum_at(b, t) {
+            if sc.prev(t).is_none_or(|p| !is_alnum(p)) {
+                token(sc, t, b.get(t).copied().unwrap_or(0), sink, &mut hold);
+            }
+            let e = i + b.get(i..).map_or(0, |rest| rest.iter().take_while(|&&x| ALNUM[usize::from(x)]).count());
+            lo = e;
+            if e > i {
+                i = e;
+                continue;
+            }
+        }
+        match c {
+            b'+' => note(phone::e164(sc, i, sink), &mut hold),
+            b'(' => note(phone::national(sc, i, sink), &mut hold),
+            b'@' => note(net::email(sc, i, from, sink), &mut hold),
+            b'-' => note(secrets::pem(sc, i, sink), &mut hold),
+            b':' => {
+                note(generic::assignment(sc, i, sink), &mut hold);
+                note(net::ipv6_colon(sc, i, sink), &mut hold);
+            }
+            b'=' => note(generic::assignment(sc, i, sink), &mut hold),
+            _ => {}
+        }
+        i += 1;
+        lo = i;
+    }
+    if !sc.fin {
+        // A trailing lower-case run may still grow into a token that matters.
+        let mut t = len;
+        while t > lo && alnum_at(b, t - 1) {
+            t -= 1;
+        }
+        if t < len && sc.prev(t).is_none_or(|p| !is_alnum(p)) {
+            token(sc, t, b.get(t).copied().unwrap_or(0), sink, &mut hold);
+        }
+        if let Some(h) = net::email_tail(sc, from) {
+            hold = hold.min(h);
+        }
+    }
+    hold
+}
+
+/// Whether the byte after `i` is one of `next` (or has not arrived yet, so
+/// the detector must run to say "hold").
+#[inline]
+fn next_in(sc: &Scan<'_>, i: usize, next: &[u8]) -> bool {
+    sc.b.get(i + 1).is_none_or(|c| next.contains(c))
+}
+
+/// Cheap pre-check for [`net::hex_token`]: an address has `:`, `-` or `.`
+/// after one to four hex digits.
+#[inline]
+fn maybe_hex_address(sc: &Scan<'_>, i: usize) -> bool {
+    for j in i + 1..i + 5 {
+        match sc.b.get(j) {
+            None => return true,
+            Some(b':' | b'-' | b'.') => return true,
+            Some(c) if c.is_ascii_hexdigit() => {}
+            Some(_) => return false,
+        }
+    }
+    false
+}
+
+/// Detectors anchored at the start of an alphanumeric token.
+fn token(sc: &Scan<'_>, i: usize, c: u8, sink: &mut Sink<'_>, hold: &mut usize) {
+    if c.is_ascii_hexdigit() && maybe_hex_address(sc, i) {
+        note(net::hex_token(sc, i, sink), hold);
+    }
+    match c {
+        b'0'..=b'9' => {
+            note(numeric::run(sc, i, sink), hold);
+            note(phone::national(sc, i, sink), hold);
+            match c {
+                b'0' if next_in(sc, i, b"x") => note(crypto::eth(sc, i, sink), hold),
+                b'1' | b'3' => note(crypto::base58(sc, i, sink), hold),
+                _ => {}
+            }
+        }
+        b'A'..=b'Z' => {
+            if sc.b.get(i + 1).is_none_or(u8::is_ascii_uppercase) {
+                note(iban::iban(sc, i, sink), hold);
+            }
+            match c {
+                b'A' if next_in(sc, i, b"KSI") => note(secrets::prefixed(sc, i, sink), hold),
+                b'B' if next_in(sc, i, b"C") => note(crypto::bech32(sc, i, sink), hold),
+                b'T' if next_in(sc, i, b"B") => note(crypto::bech32(sc, i, sink), hold),
+                b'X' | b'Y' | b'Z' => note(numeric::nie(sc, i, sink), hold),
+                _ => {}
+            }
+        }
+        _ => match c {
+            b'b' if next_in(sc, i, b"c") => note(crypto::bech32(sc, i, sink), hold),
+            b't' if next_in(sc, i, b"b") => note(crypto::bech32(sc, i, sink), hold),
+            b'e' if next_in(sc, i, b"y") => note(secrets::jwt(sc, i, sink), hold),
+            b'g' if next_in(sc, i, b"hil") => note(secrets::prefixed(sc, i, sink), hold),
+            b'x' if next_in(sc, i, b"o") => note(secrets::prefixed(sc, i, sink), hold),
+            b's' | b'r' if next_in(sc, i, b"k") => note(secrets::prefixed(sc, i, sink), hold),
+            _ => {}
+        },
+    }
+}

@@ -1,0 +1,348 @@
+//! Digit runs: payment cards, SSN/ITIN, ABA, NHS, SIN, Aadhaar, BSN, PESEL,
+//! NIF/NIE and IPv4.
+//!
+//! A run is digits with single separators (space, `-` or `.`) between them,
+//! read from a token start. Kinds are decided from the run's digits and group
+//! shape; ambiguous bare numbers additionally need a context word shortly
+//! before them (see [`crate::scan::CONTEXT_WINDOW`]).
+
+use crate::checksum;
+use crate::entity::EntityKind;
+use crate::scan::{is_alnum, Ctx, Scan, Sink, Step, Words};
+
+const MAX_DIGITS: usize = 32;
+const MAX_GROUPS: usize = 16;
+
+const SSN_CTX: Words = Words::new(&[Ctx(b"ssn", true), Ctx(b"social security", true), Ctx(b"ss#", false), Ctx(b"soc sec", true)]);
+const ITIN_CTX: Words = Words::new(&[Ctx(b"itin", true), Ctx(b"taxpayer", true), Ctx(b"tin", false)]);
+const ABA_CTX: Words = Words::new(&[Ctx(b"routing", true), Ctx(b"aba", false), Ctx(b"rtn", false), Ctx(b"transit", true)]);
+const SIN_CTX: Words = Words::new(&[
+    Ctx(b"sin", false),
+    Ctx(b"social insurance", true),
+    Ctx(b"nas", false),
+    Ctx(b"assurance sociale", true),
+]);
+const NHS_CTX: Words = Words::new(&[Ctx(b"nhs", false), Ctx(b"health service", true)]);
+const AADHAAR_CTX: Words = Words::new(&[Ctx(b"aadhaar", true), Ctx(b"aadhar", true), Ctx(b"uidai", true), Ctx(b"uid", false)]);
+const BSN_CTX: Words = Words::new(&[Ctx(b"bsn", false), Ctx(b"burgerservicenummer", true), Ctx(b"sofi", true)]);
+const PESEL_CTX: Words = Words::new(&[Ctx(b"pesel", true)]);
+
+#[derive(Default)]
+struct Run {
+    d: [u8; MAX_DIGITS],
+    n: usize,
+    size: [u8; MAX_GROUPS],
+    /// Byte offset (from the run start) just past each group.
+    end: [u16; MAX_GROUPS],
+    /// Digits up to and including each group.
+    digits_at: [u8; MAX_GROUPS],
+    sep: [u8; MAX_GROUPS],
+    ng: usize,
+    overflow: bool,
+}
+
+impl Run {
+    fn end_at(&self, k: usize, s: usize) -> usize {
+        s + self.end.get(k).map_or(0, |&e| usize::from(e))
+    }
+    fn digits(&self) -> &[u8] {
+        self.d.get(..self.n).unwrap_or(&[])
+    }
+    fn sizes(&self) -> &[u8] {
+        self.size.get(..self.ng).unwrap_or(&[])
+    }
+    /// The separator shared by all the groups: `Some(0)` for one group,
+    /// `None` when separators differ.
+    fn uniform_sep(&self) -> Option<u8> {
+        let seps = self.sep.get(..self.ng.saturating_sub(1)).unwrap_or(&[]);
+        match seps.first() {
+            None => Some(0),
+            Some(&f) if seps.iter().all(|&x| x == f) => Some(f),
+            Some(_) => None,
+        }
+    }
+    fn shaped(&self, shape: &[u8], seps: &[u8]) -> bool {
+        self.ng == 1 || (self.sizes() == shape && self.uniform_sep().is_some_and(|s| seps.contains(&s)))
+    }
+}
+
+/// Where a digit at `s` stands: `None` when it cannot start a run (glued to a
+/// letter or digit, or after `-`/`.` that follows a digit), `Some(true)` at
+/// the start of a maximal run, `Some(false)` after a space inside a longer
+/// run, where only a payment card may start (`ref 12 4111 1111 1111 1111`).
+fn run_start(sc: &Scan<'_>, s: usize) -> Option<bool> {
+    let after_digit = || s.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit);
+    match sc.prev(s) {
+        None => Some(true),
+        Some(p) if is_alnum(p) => None,
+        Some(b'-' | b'.') if after_digit() => None,
+        Some(b' ') if after_digit() => Some(false),
+        Some(_) => Some(true),
+    }
+}
+
+fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, crate::scan::Hold> {
+    let b = sc.b;
+    let more = |i: usize| if i >= b.len() && !sc.fin { Err(crate::scan::Hold(s)) } else { Ok(()) };
+    let mut i = s;
+    loop {
+        let g0 = i;
+        let room = MAX_DIGITS - r.n;
+        while i - g0 <= room && b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let g = i - g0;
+        if g > room {
+            r.overflow = true;
+            break;
+        }
+        more(i)?;
+        if let (Some(slots), Some(digits)) = (r.d.get_mut(r.n..r.n + g), b.get(g0..i)) {
+            for (slot, c) in slots.iter_mut().zip(digits) {
+                *slot = c - b'0';
+            }
+        }
+        r.n += g;
+        if let (Some(sz), Some(e), Some(da)) = (r.size.get_mut(r.ng), r.end.get_mut(r.ng), r.digits_at.get_mut(r.ng)) {
+            *sz = g as u8;
+            *e = u16::try_from(i - s).unwrap_or(u16::MAX);
+            *da = r.n as u8;
+        }
+        r.ng += 1;
+        let sep = match b.get(i) {
+            Some(&c @ (b' ' | b'-' | b'.')) => c,
+            _ => break,
+        };
+        more(i + 1)?;
+        if !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            break;
+        }
+        if r.ng >= MAX_GROUPS {
+            r.overflow = true;
+            break;
+        }
+        if let Some(slot) = r.sep.get_mut(r.ng - 1) {
+            *slot = sep;
+        }
+        i += 1;
+    }
+    Ok(r.end_at(r.ng.saturating_sub(1), s))
+}
+
+/// Digit-run detectors at token start `s` (a digit).
+pub(crate) fn run(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
+    let Some(maximal) = run_start(sc, s) else { return Ok(()) };
+    if !maximal && !sc.b.get(s).is_some_and(|c| (b'2'..=b'6').contains(c)) {
+        return Ok(());
+    }
+    let mut r = Run::default();
+    let end = read(sc, s, &mut r)?;
+    if r.ng == 0 {
+        return Ok(());
+    }
+    card_prefixes(&r, s, sink);
+    if r.overflow {
+        return Ok(());
+    }
+    let after = sc.at(end, s)?;
+    if !maximal {
+        if !after.is_some_and(is_alnum) {
+            whole_card(&r, s, end, sink);
+        }
+        return Ok(());
+    }
+    if let Some(a) = after.filter(|&a| is_alnum(a)) {
+        return nif(sc, &r, s, end, a, sink);
+    }
+    if matches!(after, Some(b'-' | b' ')) && r.n == 8 {
+        if let Some(a) = sc.at(end + 1, s)?.filter(u8::is_ascii_uppercase) {
+            return nif(sc, &r, s, end + 1, a, sink);
+        }
+    }
+    whole_run(sc, &r, s, end, sink);
+    Ok(())
+}
+
+fn whole_run(sc: &Scan<'_>, r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) {
+    let d = r.digits();
+    let sep = r.uniform_sep();
+    whole_card(r, s, end, sink);
+    if r.ng == 4 && sep == Some(b'.') && sink.wants(EntityKind::Ipv4) && ipv4_octets(sc, s, end) {
+        sink.push(EntityKind::Ipv4, s, end);
+    }
+    match r.n {
+        9 => {
+            let ssn_format = r.sizes() == [3, 2, 4] && matches!(sep, Some(b'-' | b' '));
+            let bare = r.ng == 1;
+            if ssn_format {
+                if checksum::ssn(d) {
+                    sink.push(EntityKind::UsSsn, s, end);
+                }
+                if checksum::itin(d) {
+                    sink.push(EntityKind::UsItin, s, end);
+                }
+            }
+            // Bare nine-digit numbers need a context word; when several
+            // kinds fit, the one named closest to the number wins.
+            let ctx = |words: &Words| sc.context_distance(s, words);
+            let options = [
+                (EntityKind::UsSsn, bare && checksum::ssn(d), ctx(&SSN_CTX)),
+                (EntityKind::UsItin, bare && checksum::itin(d), min_some(ctx(&ITIN_CTX), ctx(&SSN_CTX))),
+                (EntityKind::AbaRouting, bare && checksum::aba(d), ctx(&ABA_CTX)),
+                (
+                    EntityKind::CaSin,
+                    r.shaped(&[3, 3, 3], b" -") && d.first() != Some(&8) && checksum::luhn(d),
+                    ctx(&SIN_CTX),
+                ),
+                (EntityKind::NlBsn, r.shaped(&[4, 2, 3], b". ") && checksum::bsn(d), ctx(&BSN_CTX)),
+            ];
+            let closest = options.iter().filter(|o| o.1).filter_map(|o| o.2).min();
+            for (kind, valid, dist) in options {
+                if valid && dist.is_some() && dist == closest {
+                    sink.push(kind, s, end);
+                }
+            }
+        }
+        10 => {
+            if r.shaped(&[3, 3, 4], b" -") && checksum::nhs(d) && sc.has_context(s, &NHS_CTX) {
+                sink.push(EntityKind::UkNhs, s, end);
+            }
+        }
+        11 => {
+            if r.ng == 1 && checksum::pesel(d) && sc.has_context(s, &PESEL_CTX) {
+                sink.push(EntityKind::PlPesel, s, end);
+            }
+        }
+        12 => {
+            if r.shaped(&[4, 4, 4], b" -")
+                && d.first().is_some_and(|&x| x >= 2)
+                && checksum::verhoeff(d)
+                && sc.has_context(s, &AADHAAR_CTX)
+            {
+                sink.push(EntityKind::InAadhaar, s, end);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn min_some(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn whole_card(r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) {
+    let d = r.digits();
+    if (13..=19).contains(&r.n)
+        && matches!(r.uniform_sep(), Some(0 | b' ' | b'-'))
+        && (r.ng == 1 || r.sizes().iter().all(|g| (3..=6).contains(g)))
+        && checksum::card_issuer(d)
+        && checksum::luhn(d)
+    {
+        sink.push(EntityKind::CreditCard, s, end);
+    }
+}
+
+/// Card numbers that end at a group boundary inside a longer run
+/// (`4111 1111 1111 1111 2025`): one compact group, or groups of 3 to 6 with
+/// the same separator throughout.
+fn card_prefixes(r: &Run, s: usize, sink: &mut Sink<'_>) {
+    if !sink.wants(EntityKind::CreditCard) || r.ng < 2 {
+        return;
+    }
+    // A compact number followed by more digits: `4111111111111111 5555...`.
+    let first = usize::from(r.size.first().copied().unwrap_or(0));
+    if (13..=19).contains(&first) {
+        let d = r.d.get(..first).unwrap_or(&[]);
+        if checksum::card_issuer(d) && checksum::luhn(d) {
+            sink.push(EntityKind::CreditCard, s, r.end_at(0, s));
+        }
+    }
+    let Some(&first_sep) = r.sep.first() else { return };
+    if !matches!(first_sep, b' ' | b'-') {
+        return;
+    }
+    for k in 2..r.ng {
+        // Groups 0..k form the candidate; separator k-1 follows it.
+        if r.sep.get(..k - 1).is_none_or(|seps| seps.iter().any(|&x| x != first_sep)) {
+            break;
+        }
+        if r.size.get(k - 1).is_none_or(|g| !(3..=6).contains(g)) {
+            break;
+        }
+        let n = usize::from(r.digits_at.get(k - 1).copied().unwrap_or(0));
+        if n > 19 {
+            break;
+        }
+        if n < 13 || r.size.first().is_none_or(|g| !(3..=6).contains(g)) {
+            continue;
+        }
+        let d = r.d.get(..n).unwrap_or(&[]);
+        if checksum::card_issuer(d) && checksum::luhn(d) {
+            sink.push(EntityKind::CreditCard, s, r.end_at(k - 1, s));
+        }
+    }
+}
+
+fn ipv4_octets(sc: &Scan<'_>, s: usize, end: usize) -> bool {
+    sc.slice(s, end).split(|&c| c == b'.').all(|oct| {
+        !oct.is_empty()
+            && oct.len() <= 3
+            && !(oct.len() > 1 && oct.first() == Some(&b'0'))
+            && oct.iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0')) <= 255
+    })
+}
+
+/// Spanish NIF: eight digits (optionally `12.345.678`) and the control letter at `letter_at`.
+fn nif(sc: &Scan<'_>, r: &Run, s: usize, letter_at: usize, letter: u8, sink: &mut Sink<'_>) -> Step {
+    if r.n != 8 || !(r.ng == 1 || (r.sizes() == [2, 3, 3] && r.uniform_sep() == Some(b'.'))) {
+        return Ok(());
+    }
+    if sc.at(letter_at + 1, s)?.is_some_and(is_alnum) {
+        return Ok(());
+    }
+    let num = checksum::prefix(r.digits(), 8);
+    if checksum::nif_letter(num) == letter {
+        sink.push(EntityKind::EsNif, s, letter_at + 1);
+    }
+    Ok(())
+}
+
+/// Spanish NIE at a token start `s` (`X`, `Y` or `Z`): `X1234567L`, dashes allowed.
+pub(crate) fn nie(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
+    if !sink.wants(EntityKind::EsNie) {
+        return Ok(());
+    }
+    let lead = match sc.at(s, s)? {
+        Some(b'X') => 0,
+        Some(b'Y') => 1,
+        Some(b'Z') => 2,
+        _ => return Ok(()),
+    };
+    let mut i = s + 1;
+    if sc.at(i, s)? == Some(b'-') {
+        i += 1;
+    }
+    let mut num: u32 = lead;
+    for _ in 0..7 {
+        match sc.at(i, s)? {
+            Some(c) if c.is_ascii_digit() => num = num * 10 + u32::from(c - b'0'),
+            _ => return Ok(()),
+        }
+        i += 1;
+    }
+    if sc.at(i, s)? == Some(b'-') {
+        i += 1;
+    }
+    let Some(letter) = sc.at(i, s)?.filter(u8::is_ascii_uppercase) else { return Ok(()) };
+    if sc.at(i + 1, s)?.is_some_and(is_alnum) {
+        return Ok(());
+    }
+    if checksum::nif_letter(num) == letter {
+        sink.push(EntityKind::EsNie, s, i + 1);
+    }
+    Ok(())
+}

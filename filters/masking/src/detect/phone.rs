@@ -1,0 +1,150 @@
+//! Phone numbers: the E.164 `+` form anywhere, national forms such as
+//! `(415) 555-0123` or `020 7946 0958` only after a context word.
+
+use crate::entity::EntityKind;
+use crate::scan::{is_alnum, Ctx, Hold, Scan, Sink, Step, Words};
+
+const PHONE_CTX: Words = Words::new(&[
+    Ctx(b"phone", true),
+    Ctx(b"tel", true),
+    Ctx(b"t\xc3\xa9l", true),
+    Ctx(b"t\xc3\x89l", true),
+    Ctx(b"call", true),
+    Ctx(b"mobi", true),
+    Ctx(b"cell", true),
+    Ctx(b"fax", true),
+    Ctx(b"whatsapp", true),
+    Ctx(b"sms", false),
+    Ctx(b"text me", false),
+    Ctx(b"contact", true),
+    Ctx(b"kontakt", true),
+    Ctx(b"handy", false),
+    Ctx(b"movil", true),
+    Ctx(b"m\xc3\xb3vil", true),
+    Ctx(b"portable", true),
+    Ctx(b"numer", true),
+    Ctx(b"nummer", true),
+    Ctx(b"kom\xc3\xb3rk", true),
+    Ctx(b"ring", true),
+    Ctx(b"dial", true),
+    Ctx(b"reach", true),
+    Ctx(b"landline", true),
+    Ctx(b"hotline", true),
+]);
+
+const MAX_BYTES: usize = 32;
+const MAX_GROUPS: usize = 8;
+
+struct Shape {
+    end: usize,
+    digits: usize,
+    sizes: [u8; MAX_GROUPS],
+    ng: usize,
+    dashes_or_dots: bool,
+}
+
+fn digit_group(sc: &Scan<'_>, s: usize, i: &mut usize) -> Result<u8, Hold> {
+    let mut g = 0u8;
+    while sc.at(*i, s)?.is_some_and(|c| c.is_ascii_digit()) && g < 16 {
+        g += 1;
+        *i += 1;
+    }
+    Ok(g)
+}
+
+/// Reads digit groups separated by single spaces, dashes or dots, with at
+/// most one parenthesised group, from `i`. `None` when the shape is not a phone.
+fn shape(sc: &Scan<'_>, s: usize, mut i: usize) -> Result<Option<Shape>, Hold> {
+    let mut sh = Shape { end: i, digits: 0, sizes: [0; MAX_GROUPS], ng: 0, dashes_or_dots: false };
+    let mut parens = false;
+    loop {
+        if i - s > MAX_BYTES || sh.ng >= MAX_GROUPS {
+            return Ok(None);
+        }
+        let g = match sc.at(i, s)? {
+            Some(b'(') if !parens => {
+                parens = true;
+                i += 1;
+                let g = digit_group(sc, s, &mut i)?;
+                if !(1..=5).contains(&g) || sc.at(i, s)? != Some(b')') {
+                    return Ok(None);
+                }
+                i += 1;
+                g
+            }
+            Some(c) if c.is_ascii_digit() => digit_group(sc, s, &mut i)?,
+            _ => return Ok(None),
+        };
+        if let Some(slot) = sh.sizes.get_mut(sh.ng) {
+            *slot = g;
+        }
+        sh.ng += 1;
+        sh.digits += usize::from(g);
+        sh.end = i;
+        match sc.at(i, s)? {
+            Some(sep @ (b' ' | b'-' | b'.')) => match sc.at(i + 1, s)? {
+                Some(c) if c.is_ascii_digit() || (c == b'(' && !parens) => {
+                    sh.dashes_or_dots |= sep != b' ';
+                    i += 1;
+                }
+                _ => break,
+            },
+            Some(b'(') if !parens => {}
+            Some(c) if c.is_ascii_digit() => {} // after `)`: "(0)20"
+            _ => break,
+        }
+        if sc.at(i, s)?.is_none() {
+            break;
+        }
+    }
+    if i - s > MAX_BYTES || sh.digits > 15 {
+        return Ok(None);
+    }
+    if sc.at(sh.end, s)?.is_some_and(is_alnum) {
+        return Ok(None);
+    }
+    Ok(Some(sh))
+}
+
+/// E.164 form at a `+`: country code and 8 to 15 digits in all.
+pub(crate) fn e164(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
+    if !sink.wants(EntityKind::Phone) || sc.prev(s).is_some_and(|p| is_alnum(p) || p == b'+') {
+        return Ok(());
+    }
+    if !sc.at(s + 1, s)?.is_some_and(|c| (b'1'..=b'9').contains(&c)) {
+        return Ok(());
+    }
+    if let Some(sh) = shape(sc, s, s + 1)? {
+        if (8..=15).contains(&sh.digits) {
+            sink.push(EntityKind::Phone, s, sh.end);
+        }
+    }
+    Ok(())
+}
+
+/// National form at `(` or at a digit that starts a token: 7 to 12 digits,
+/// not shaped like a date, and a context word such as "phone" or "call" before it.
+pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
+    if !sink.wants(EntityKind::Phone) {
+        return Ok(());
+    }
+    match sc.prev(s) {
+        Some(p) if is_alnum(p) || p == b'+' || p == b'(' || p == b')' => return Ok(()),
+        // Only where a run of digits starts, not inside one.
+        Some(b'-' | b'.' | b' ') if s.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit) => {
+            return Ok(());
+        }
+        _ => {}
+    }
+    let Some(sh) = shape(sc, s, s)? else { return Ok(()) };
+    if !(7..=12).contains(&sh.digits) {
+        return Ok(());
+    }
+    let sizes = sh.sizes.get(..sh.ng).unwrap_or(&[]);
+    let date_like = sh.dashes_or_dots && matches!(sizes, [4, 2, 2] | [2, 2, 4] | [2, 2, 2]);
+    if date_like || !sc.has_context(s, &PHONE_CTX) {
+        return Ok(());
+    }
+    sink.push(EntityKind::Phone, s, sh.end);
+    Ok(())
+}

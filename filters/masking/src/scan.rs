@@ -1,0 +1,312 @@
+//! Scanning primitives shared by the detectors.
+//!
+//! Every detector reads the text through [`Scan::at`], which reports
+//! [`Hold`] when a decision needs bytes that have not arrived yet (streaming)
+//! and `None` past the true end of the text. Because detectors never look
+//! further back than [`LOOK_BEHIND`] bytes nor decide anything from bytes they
+//! have not read, the candidates found at a position depend only on a bounded
+//! window around it: that is what makes streamed output equal to masking the
+//! whole text at once.
+
+use crate::entity::EntityKind;
+
+/// Most bytes any detector reads before the position it examines.
+pub(crate) const LOOK_BEHIND: usize = 128;
+
+/// "Undecided until more text arrives; an entity may start at this offset."
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hold(pub usize);
+
+/// Result of running a detector at one position.
+pub(crate) type Step = Result<(), Hold>;
+
+/// A possible entity: byte span and entity id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cand {
+    pub start: usize,
+    pub end: usize,
+    pub id: u16,
+}
+
+/// Read access to the text being scanned.
+#[derive(Clone, Copy)]
+pub(crate) struct Scan<'a> {
+    /// The bytes available so far.
+    pub b: &'a [u8],
+    /// Whether the text ends where `b` ends (no more pieces will come).
+    pub fin: bool,
+}
+
+impl<'a> Scan<'a> {
+    /// Byte at `i`; `None` at the true end; `Hold(hold)` if it has not arrived.
+    #[inline]
+    pub fn at(&self, i: usize, hold: usize) -> Result<Option<u8>, Hold> {
+        match self.b.get(i) {
+            Some(&c) => Ok(Some(c)),
+            None if self.fin => Ok(None),
+            None => Err(Hold(hold)),
+        }
+    }
+
+    /// Byte before `i`, if any.
+    #[inline]
+    pub fn prev(&self, i: usize) -> Option<u8> {
+        i.checked_sub(1).and_then(|j| self.b.get(j).copied())
+    }
+
+    /// Bytes `start..end`, clamped to what is there.
+    #[inline]
+    pub fn slice(&self, start: usize, end: usize) -> &'a [u8] {
+        let end = end.min(self.b.len());
+        self.b.get(start.min(end)..end).unwrap_or(&[])
+    }
+
+    /// Whether one of `words` occurs shortly before `start`; see [`Scan::context_distance`].
+    pub fn has_context(&self, start: usize, words: &Words) -> bool {
+        self.context_distance(start, words).is_some()
+    }
+
+    /// Bytes between the closest of `words` and `start`, if one occurs in
+    /// the [`CONTEXT_WINDOW`] bytes before `start` within the same field: the
+    /// search stops at a line break (unless only blanks follow it), at `;`,
+    /// and at the end of a previous quoted value (`",` or `',`).
+    pub fn context_distance(&self, start: usize, words: &Words) -> Option<usize> {
+        let mut lo = start.saturating_sub(CONTEXT_WINDOW);
+        let mut content = false;
+        let mut j = start;
+        while j > lo {
+            j -= 1;
+            let c = self.b.get(j).copied().unwrap_or(b' ');
+            let field_break = match c {
+                b'\n' => content,
+                b';' => true,
+                b',' => matches!(self.prev(j), Some(b'"' | b'\'')),
+                _ => false,
+            };
+            if field_break {
+                lo = j + 1;
+                break;
+            }
+            content |= !c.is_ascii_whitespace();
+        }
+        let window = self.slice(lo, start);
+        let mut best = None;
+        let mut prev_is_word = false;
+        for (i, &c) in window.iter().enumerate() {
+            let is_word = is_word_byte(c);
+            if is_word && !prev_is_word {
+                let mut bits = words.first.get(usize::from(c.to_ascii_lowercase())).copied().unwrap_or(0);
+                while bits != 0 {
+                    let k = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let (Some(w), Some(rest)) = (words.list.get(k), window.get(i..)) else { continue };
+                    if starts_with_words(rest, w.0) {
+                        let next = rest.get(w.0.len()).copied();
+                        if w.1 || next.is_none_or(|n| !is_word_byte(n)) {
+                            best = Some(window.len() - i - w.0.len());
+                        }
+                    }
+                }
+            }
+            prev_is_word = is_word;
+        }
+        best
+    }
+}
+
+/// A list of context words (at most 32) indexed by first byte.
+pub(crate) struct Words {
+    list: &'static [Ctx],
+    first: [u32; 256],
+}
+
+impl Words {
+    /// Indexes `list` (lower-case words) by first byte.
+    pub const fn new(list: &'static [Ctx]) -> Words {
+        let mut first = [0u32; 256];
+        let mut k = 0;
+        while k < list.len() && k < 32 {
+            first[list[k].0[0] as usize] |= 1 << k;
+            k += 1;
+        }
+        Words { list, first }
+    }
+}
+
+/// Whether `hay` starts with `lower` (ASCII lower case), ignoring ASCII case.
+#[inline]
+pub(crate) fn starts_with_ci(hay: &[u8], lower: &[u8]) -> bool {
+    hay.len() >= lower.len() && hay.iter().zip(lower).all(|(h, l)| h.to_ascii_lowercase() == *l)
+}
+
+/// Like [`starts_with_ci`], and a space in `lower` also matches `_` or `-`
+/// (`social_insurance_number`, `NHS-number`).
+#[inline]
+fn starts_with_words(hay: &[u8], lower: &[u8]) -> bool {
+    hay.len() >= lower.len()
+        && hay.iter().zip(lower).all(|(h, l)| h.to_ascii_lowercase() == *l || (*l == b' ' && matches!(h, b'_' | b'-')))
+}
+
+/// How far before an entity its context word may be.
+pub(crate) const CONTEXT_WINDOW: usize = 48;
+
+/// A context word: lowercase bytes, and whether longer words starting with it count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx(pub &'static [u8], pub bool);
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c >= 0x80
+}
+
+/// ASCII letter or digit.
+#[inline]
+pub(crate) fn is_alnum(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+/// Collects candidates for the enabled kinds.
+pub(crate) struct Sink<'o> {
+    pub cands: &'o mut Vec<Cand>,
+    /// Bit `k` set when built-in kind with id `k` is enabled.
+    pub on: u64,
+}
+
+impl Sink<'_> {
+    /// Whether `kind` is enabled.
+    #[inline]
+    pub fn wants(&self, kind: EntityKind) -> bool {
+        self.on & (1u64 << kind.id()) != 0
+    }
+
+    /// Records a candidate if `kind` is enabled and the span is not empty.
+    #[inline]
+    pub fn push(&mut self, kind: EntityKind, start: usize, end: usize) {
+        if self.wants(kind) && end > start {
+            self.cands.push(Cand { start, end, id: kind.id() });
+        }
+    }
+}
+
+/// Shannon entropy of `s` in bits per byte, for values up to 1024 bytes
+/// (longer ones count their first 1024).
+pub(crate) fn entropy(s: &[u8]) -> f64 {
+    static F_LOG_F: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let table = F_LOG_F.get_or_init(|| (0..=1024u32).map(|f| if f == 0 { 0.0 } else { f64::from(f) * f64::from(f).log2() }).collect());
+    let s = s.get(..1024).unwrap_or(s);
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut freq = [0u16; 256];
+    for &c in s {
+        if let Some(f) = freq.get_mut(usize::from(c)) {
+            *f += 1;
+        }
+    }
+    let n = s.len() as f64;
+    let sum: f64 = freq.iter().filter(|&&f| f > 0).map(|&f| table.get(usize::from(f)).copied().unwrap_or(0.0)).sum();
+    n.log2() - sum / n
+}
+
+/// Whether a secret-looking value is a documentation placeholder
+/// (`EXAMPLE`, `xxxx`, `changeme`, `<...>`, `${...}`, a single repeated character...).
+pub(crate) fn is_placeholder(v: &[u8]) -> bool {
+    /// Bit `k` set in entry `c` when marker `k` starts with byte `c`.
+    const MARKER_FIRST: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < MARKERS.len() {
+            t[MARKERS[i][0] as usize] |= 1 << i;
+            i += 1;
+        }
+        t
+    };
+    const MARKERS: &[&[u8]] = &[
+        b"example", b"xxxx", b"changeme", b"change_me", b"change-me", b"placeholder", b"dummy",
+        b"redacted", b"your_", b"your-", b"yourkey", b"sample", b"****", b"...", b"<", b">", b"${",
+        b"{{", b"%(", b"\xe2\x80\xa6", b"fake", b"insert",
+    ];
+    const WHOLE: &[&[u8]] = &[
+        b"password", b"secret", b"token", b"null", b"none", b"nil", b"true", b"false", b"undefined",
+        b"required", b"optional", b"string", b"hidden", b"masked",
+    ];
+    if WHOLE.iter().any(|w| v.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    let mut distinct = [0u64; 4];
+    for (i, &c) in v.iter().enumerate() {
+        let low = c.to_ascii_lowercase();
+        if let Some(word) = distinct.get_mut(usize::from(low >> 6)) {
+            *word |= 1 << (low & 63);
+        }
+        let mut bits = MARKER_FIRST.get(usize::from(low)).copied().unwrap_or(0);
+        while bits != 0 {
+            let k = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let rest = v.get(i..).unwrap_or(&[]);
+            // `xxxx` counts only in one case: random tokens contain `XxXx`.
+            let hit = MARKERS.get(k).is_some_and(|m| {
+                if m.first() == Some(&b'x') {
+                    rest.starts_with(b"xxxx") || rest.starts_with(b"XXXX")
+                } else {
+                    starts_with_ci(rest, m)
+                }
+            });
+            if hit {
+                return true;
+            }
+        }
+    }
+    distinct.iter().map(|w| w.count_ones()).sum::<u32>() <= 2
+}
+
+/// Largest char boundary of `s` that is `<= i`.
+pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    let mut j = i;
+    while j > 0 && !s.is_char_boundary(j) {
+        j -= 1;
+    }
+    j
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_words_need_a_left_boundary() {
+        const SIN: Words = Words::new(&[Ctx(b"sin", false)]);
+        const TEL_PREFIX: Words = Words::new(&[Ctx(b"tel", true)]);
+        const TEL: Words = Words::new(&[Ctx(b"tel", false)]);
+        let sc = Scan { b: b"using 123", fin: true };
+        assert!(!sc.has_context(6, &SIN));
+        let sc = Scan { b: b"SIN: 123", fin: true };
+        assert!(sc.has_context(5, &SIN));
+        let sc = Scan { b: b"telephone 1", fin: true };
+        assert!(sc.has_context(10, &TEL_PREFIX));
+        assert!(!sc.has_context(10, &TEL));
+        let sc = Scan { b: b"tel: 1\nref 2, \"x\", 3; 4", fin: true };
+        assert_eq!(sc.context_distance(5, &TEL), Some(2));
+        assert!(!sc.has_context(11, &TEL), "other line");
+        assert!(!sc.has_context(17, &TEL));
+        let sc = Scan { b: b"Tel:\n  5", fin: true };
+        assert!(sc.has_context(7, &TEL), "label on the line above");
+    }
+
+    #[test]
+    fn placeholders() {
+        assert!(is_placeholder(b"AKIAIOSFODNN7EXAMPLE"));
+        assert!(is_placeholder(b"xxxxxxxxxxxxxxxx"));
+        assert!(is_placeholder(b"${DB_PASSWORD}"));
+        assert!(is_placeholder(b"00000000000000000000"));
+        assert!(!is_placeholder(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCY"));
+    }
+
+    #[test]
+    fn entropy_of_uniform_bytes() {
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-9);
+        assert!(entropy(b"aaaa").abs() < 1e-9);
+    }
+}

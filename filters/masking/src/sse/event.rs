@@ -1,0 +1,123 @@
+//! SSE framing: lines (LF or CRLF) and events (blank-line terminated).
+
+/// Splits bytes that arrive in pieces into complete lines, terminator included.
+#[derive(Debug, Default)]
+pub(super) struct LineSplitter {
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Calls `f` for every line completed by `bytes`.
+    pub fn feed(&mut self, bytes: &[u8], mut f: impl FnMut(&[u8])) {
+        let mut rest = bytes;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (line, tail) = rest.split_at(nl + 1);
+            if self.partial.is_empty() {
+                f(line);
+            } else {
+                self.partial.extend_from_slice(line);
+                let whole = std::mem::take(&mut self.partial);
+                f(&whole);
+            }
+            rest = tail;
+        }
+        self.partial.extend_from_slice(rest);
+    }
+
+    /// The unterminated last line, if any.
+    pub fn take_rest(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.partial)
+    }
+}
+
+/// One event: its raw lines, and the parsed `data` and `event` fields.
+#[derive(Debug, Default)]
+pub(super) struct Event {
+    lines: Vec<Vec<u8>>,
+    data: Vec<u8>,
+    has_data: bool,
+    name: Option<String>,
+}
+
+fn content(raw: &[u8]) -> &[u8] {
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    raw.strip_suffix(b"\r").unwrap_or(raw)
+}
+
+fn field(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b':', line) {
+        Some(c) => {
+            let (name, value) = line.split_at(c);
+            let value = value.get(1..).unwrap_or(&[]);
+            (name, value.strip_prefix(b" ").unwrap_or(value))
+        }
+        None => (line, &[]),
+    }
+}
+
+impl Event {
+    /// Adds a raw line; `true` when it was the blank line that ends the event.
+    pub fn add_line(&mut self, raw: &[u8]) -> bool {
+        self.lines.push(raw.to_vec());
+        let line = content(raw);
+        if line.is_empty() {
+            return true;
+        }
+        if line.first() == Some(&b':') {
+            return false;
+        }
+        match field(line) {
+            (b"data", value) => {
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            (b"event", value) => self.name = std::str::from_utf8(value).ok().map(str::to_owned),
+            _ => {}
+        }
+        false
+    }
+
+    /// Whether no line has been added.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The joined `data` lines, if there were any.
+    pub fn data(&self) -> Option<&[u8]> {
+        self.has_data.then_some(self.data.as_slice())
+    }
+
+    /// The `event` field.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Writes the event exactly as received.
+    pub fn write_raw(&self, out: &mut Vec<u8>) {
+        for line in &self.lines {
+            out.extend_from_slice(line);
+        }
+    }
+
+    /// Writes the event with its data replaced by `data`, other lines kept.
+    pub fn write_with_data(&self, data: &str, out: &mut Vec<u8>) {
+        let mut wrote = false;
+        for line in &self.lines {
+            let c = content(line);
+            let is_data = !c.is_empty() && c.first() != Some(&b':') && field(c).0 == b"data";
+            if !is_data {
+                out.extend_from_slice(line);
+            } else if !wrote {
+                for part in data.split('\n') {
+                    out.extend_from_slice(b"data: ");
+                    out.extend_from_slice(part.as_bytes());
+                    out.push(b'\n');
+                }
+                wrote = true;
+            }
+        }
+    }
+}

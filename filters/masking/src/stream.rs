@@ -1,0 +1,132 @@
+//! Streaming: mask text that arrives in pieces (SSE deltas) with the same
+//! result as masking it whole.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::masker::Masker;
+use crate::pseudo::Pseudonymizer;
+use crate::resolve::{cut, resolve};
+use crate::scan::{floor_boundary, Cand, LOOK_BEHIND};
+
+/// A transformation of text that arrives in pieces.
+///
+/// `push` returns what can be released now; `finish` releases the rest.
+/// Implementations guarantee that the concatenated outputs do not depend on
+/// where the input was split.
+pub trait TextStream {
+    /// Feeds the next piece and returns the output that is final already.
+    fn push(&mut self, piece: &str) -> String;
+    /// Ends the text and returns everything still held back.
+    fn finish(&mut self) -> String;
+}
+
+/// Two transformations one after the other, e.g. mask then restore.
+impl<A: TextStream, B: TextStream> TextStream for (A, B) {
+    fn push(&mut self, piece: &str) -> String {
+        let mid = self.0.push(piece);
+        self.1.push(&mid)
+    }
+
+    fn finish(&mut self) -> String {
+        let mid = self.0.finish();
+        let mut out = self.1.push(&mid);
+        out.push_str(&self.1.finish());
+        out
+    }
+}
+
+/// Masks text that arrives in pieces.
+///
+/// Holds back only a tail that may still be the start of an entity: each
+/// detector says where an undecided entity could begin, bounded by its
+/// maximum length (a PEM private key block is the longest, see
+/// [`MAX_PRIVATE_KEY_BYTES`](crate::MAX_PRIVATE_KEY_BYTES)).
+///
+/// Invariant (property-tested): for any text and any split into pieces, the
+/// concatenation of every `push` output and the `finish` output equals
+/// [`Masker::mask`] of the whole text.
+#[derive(Debug)]
+pub struct StreamMasker {
+    masker: Arc<Masker>,
+    pseudo: Pseudonymizer,
+    buf: String,
+    from: usize,
+    counts: Vec<u32>,
+    cands: Vec<Cand>,
+    picked: Vec<Cand>,
+}
+
+impl StreamMasker {
+    /// A stream with its own (empty) pseudonym mapping.
+    pub fn new(masker: Arc<Masker>) -> Self {
+        Self::with_pseudonymizer(masker, Pseudonymizer::new())
+    }
+
+    /// A stream that numbers pseudonyms in `pseudo`, continuing an exchange.
+    pub fn with_pseudonymizer(masker: Arc<Masker>, pseudo: Pseudonymizer) -> Self {
+        let n = masker.entity_count();
+        StreamMasker {
+            masker,
+            pseudo,
+            buf: String::new(),
+            from: 0,
+            counts: vec![0; n],
+            cands: Vec::new(),
+            picked: Vec::new(),
+        }
+    }
+
+    /// Bytes received but not yet released.
+    pub fn pending_len(&self) -> usize {
+        self.buf.len() - self.from
+    }
+
+    /// Replacements so far, per entity name.
+    pub fn counts(&self) -> BTreeMap<String, u32> {
+        self.masker.count_map(&self.counts)
+    }
+
+    /// The pseudonym mapping built so far.
+    pub fn pseudonymizer(&self) -> &Pseudonymizer {
+        &self.pseudo
+    }
+
+    /// Gives the pseudonym mapping back (for restoring the response).
+    pub fn into_pseudonymizer(self) -> Pseudonymizer {
+        self.pseudo
+    }
+
+    fn step(&mut self, fin: bool) -> String {
+        self.cands.clear();
+        self.picked.clear();
+        let hold = self.masker.scan(&self.buf, self.from, fin, &mut self.cands);
+        let p = if fin { self.buf.len() } else { cut(hold, &self.cands) };
+        self.cands.retain(|c| c.end <= p);
+        resolve(&mut self.cands, |id| self.masker.priority(id), &mut self.picked);
+        let mut out = String::with_capacity(p.saturating_sub(self.from) + 16);
+        self.masker.emit(&self.buf, self.from, p, &self.picked, &mut self.pseudo, &mut self.counts, &mut out);
+        self.from = p;
+        // Keep LOOK_BEHIND bytes of released text as context for later detections.
+        if self.from > 2 * LOOK_BEHIND {
+            let drop = floor_boundary(&self.buf, self.from - LOOK_BEHIND);
+            self.buf.drain(..drop);
+            self.from -= drop;
+        }
+        out
+    }
+}
+
+impl TextStream for StreamMasker {
+    fn push(&mut self, piece: &str) -> String {
+        if piece.is_empty() {
+            return String::new();
+        }
+        self.buf.push_str(piece);
+        self.step(false)
+    }
+
+    fn finish(&mut self) -> String {
+        self.step(true)
+    }
+}
