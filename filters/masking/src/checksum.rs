@@ -45,9 +45,7 @@ pub(crate) fn card_issuer(d: &[u8]) -> bool {
                 false
             }
         }
-        Some(6) => {
-            (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || p2 == 62) && (16..=19).contains(&n)
-        }
+        Some(6) => (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || p2 == 62) && (16..=19).contains(&n),
         _ => false,
     }
 }
@@ -189,18 +187,11 @@ pub(crate) fn ssn(d: &[u8]) -> bool {
 /// US ITIN: 9xx area with the issued group ranges.
 pub(crate) fn itin(d: &[u8]) -> bool {
     let (area, group, serial) = ssn_parts(d);
-    d.len() == 9
-        && (900..=999).contains(&area)
-        && matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99)
-        && serial != 0
+    d.len() == 9 && (900..=999).contains(&area) && matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99) && serial != 0
 }
 
 fn ssn_parts(d: &[u8]) -> (u32, u32, u32) {
-    (
-        prefix(d, 3),
-        prefix(d.get(3..).unwrap_or(&[]), 2),
-        prefix(d.get(5..).unwrap_or(&[]), 4),
-    )
+    (prefix(d, 3), prefix(d.get(3..).unwrap_or(&[]), 2), prefix(d.get(5..).unwrap_or(&[]), 4))
 }
 
 const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";

@@ -99,17 +99,18 @@ impl DenyMatcher {
                 target.1.push(*id);
             }
         }
-        let build = |(words, ids): (Vec<String>, Vec<u16>), ci: bool| -> Result<Option<(AhoCorasick, Vec<u16>)>, String> {
-            if words.is_empty() {
-                return Ok(None);
-            }
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(ci)
-                .build(&words)
-                .map_err(|e| format!("cannot build the deny-list matcher: {e}"))?;
-            Ok(Some((ac, ids)))
-        };
+        let build =
+            |(words, ids): (Vec<String>, Vec<u16>), ci: bool| -> Result<Option<(AhoCorasick, Vec<u16>)>, String> {
+                if words.is_empty() {
+                    return Ok(None);
+                }
+                let ac = AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(ci)
+                    .build(&words)
+                    .map_err(|e| format!("cannot build the deny-list matcher: {e}"))?;
+                Ok(Some((ac, ids)))
+            };
         let exact = build(exact, false)?;
         let folded = build(folded, true)?;
         if exact.is_none() && folded.is_none() {

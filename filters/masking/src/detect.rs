@@ -71,11 +71,8 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
     // Everything in `lo..i` is known to be uninteresting.
     let mut lo = from;
     let mut i = from;
-    loop {
-        match b.get(i..).and_then(|rest| rest.iter().position(|&c| INTERESTING[usize::from(c)])) {
-            Some(skip) => i += skip,
-            None => break,
-        }
+    while let Some(skip) = b.get(i..).and_then(|rest| rest.iter().position(|&c| INTERESTING[usize::from(c)])) {
+        i += skip;
         let Some(&c) = b.get(i) else { break };
         // The alphanumeric run that contains `i`, or ends just before it.
         let mut t = i;

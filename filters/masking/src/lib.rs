@@ -4,7 +4,7 @@
 //! randomness): the masking filter wraps it, and it builds for `wasm32-wasip1`.
 //!
 //! * [`Masker`] is compiled once from a
-//!   [`MaskingPolicy`](portcullis_policy::masking::MaskingPolicy) and masks
+//!   [`MaskingPolicy`] and masks
 //!   whole texts ([`Masker::mask`]) or JSON bodies ([`Masker::mask_json`]).
 //! * [`StreamMasker`] masks text that arrives in pieces with exactly the same
 //!   result, holding back only a tail that may still be the start of an entity.

@@ -76,7 +76,12 @@ impl Masker {
     pub fn new() -> Masker {
         let entities = EntityKind::ALL
             .iter()
-            .map(|k| Entity { name: k.name().to_owned(), label: k.label(), op: Operator::Redact, priority: k.priority() })
+            .map(|k| Entity {
+                name: k.name().to_owned(),
+                label: k.label(),
+                op: Operator::Redact,
+                priority: k.priority(),
+            })
             .collect();
         Masker {
             entities,
@@ -191,10 +196,7 @@ impl Masker {
         let mut picked = Vec::new();
         self.scan(text, 0, true, &mut cands);
         resolve(&mut cands, |id| self.priority(id), &mut picked);
-        picked
-            .iter()
-            .map(|c| Detection { start: c.start, end: c.end, entity: self.name(c.id) })
-            .collect()
+        picked.iter().map(|c| Detection { start: c.start, end: c.end, entity: self.name(c.id) }).collect()
     }
 
     /// Names of all entities this masker knows, built-in and custom.

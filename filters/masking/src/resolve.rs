@@ -76,7 +76,10 @@ mod tests {
         let mut cands = vec![c(0, 5, 1), c(2, 12, 2), c(10, 14, 3), c(20, 25, 4), c(20, 25, 5)];
         let mut out = Vec::new();
         resolve(&mut cands, |id| if id == 4 { 9 } else { 1 }, &mut out);
-        assert_eq!(out, vec![c(0, 5, 1), c(2, 12, 2), c(20, 25, 4)].into_iter().filter(|x| x.id != 1).collect::<Vec<_>>());
+        assert_eq!(
+            out,
+            vec![c(0, 5, 1), c(2, 12, 2), c(20, 25, 4)].into_iter().filter(|x| x.id != 1).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -191,7 +191,8 @@ impl Sink<'_> {
 /// (longer ones count their first 1024).
 pub(crate) fn entropy(s: &[u8]) -> f64 {
     static F_LOG_F: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
-    let table = F_LOG_F.get_or_init(|| (0..=1024u32).map(|f| if f == 0 { 0.0 } else { f64::from(f) * f64::from(f).log2() }).collect());
+    let table = F_LOG_F
+        .get_or_init(|| (0..=1024u32).map(|f| if f == 0 { 0.0 } else { f64::from(f) * f64::from(f).log2() }).collect());
     let s = s.get(..1024).unwrap_or(s);
     if s.is_empty() {
         return 0.0;
@@ -221,13 +222,44 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
         t
     };
     const MARKERS: &[&[u8]] = &[
-        b"example", b"xxxx", b"changeme", b"change_me", b"change-me", b"placeholder", b"dummy",
-        b"redacted", b"your_", b"your-", b"yourkey", b"sample", b"****", b"...", b"<", b">", b"${",
-        b"{{", b"%(", b"\xe2\x80\xa6", b"fake", b"insert",
+        b"example",
+        b"xxxx",
+        b"changeme",
+        b"change_me",
+        b"change-me",
+        b"placeholder",
+        b"dummy",
+        b"redacted",
+        b"your_",
+        b"your-",
+        b"yourkey",
+        b"sample",
+        b"****",
+        b"...",
+        b"<",
+        b">",
+        b"${",
+        b"{{",
+        b"%(",
+        b"\xe2\x80\xa6",
+        b"fake",
+        b"insert",
     ];
     const WHOLE: &[&[u8]] = &[
-        b"password", b"secret", b"token", b"null", b"none", b"nil", b"true", b"false", b"undefined",
-        b"required", b"optional", b"string", b"hidden", b"masked",
+        b"password",
+        b"secret",
+        b"token",
+        b"null",
+        b"none",
+        b"nil",
+        b"true",
+        b"false",
+        b"undefined",
+        b"required",
+        b"optional",
+        b"string",
+        b"hidden",
+        b"masked",
     ];
     if WHOLE.iter().any(|w| v.eq_ignore_ascii_case(w)) {
         return true;

@@ -52,7 +52,12 @@ impl<T: TextStream> std::fmt::Debug for SseRewriter<T> {
 impl<T: TextStream> SseRewriter<T> {
     /// A rewriter that calls `factory` for each new choice or content block.
     pub fn new(factory: impl FnMut() -> T + 'static) -> Self {
-        SseRewriter { factory: Box::new(factory), lines: LineSplitter::default(), event: Event::default(), open: BTreeMap::new() }
+        SseRewriter {
+            factory: Box::new(factory),
+            lines: LineSplitter::default(),
+            event: Event::default(),
+            open: BTreeMap::new(),
+        }
     }
 
     /// Feeds the next piece of the body; returns the bytes ready to send.
@@ -97,9 +102,8 @@ impl<T: TextStream> SseRewriter<T> {
             ev.write_raw(out);
             return;
         }
-        let Some((text, value)) = std::str::from_utf8(data)
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok().map(|v| (t, v)))
+        let Some((text, value)) =
+            std::str::from_utf8(data).ok().and_then(|t| serde_json::from_str::<Value>(t).ok().map(|v| (t, v)))
         else {
             ev.write_raw(out);
             return;
@@ -169,7 +173,14 @@ impl<T: TextStream> SseRewriter<T> {
 
     /// Pushes `content` into the stream for `key` (opening it if needed) and
     /// returns the output; ends the stream when `finished`.
-    fn feed(&mut self, key: (Format, u64), content: &str, template: &Value, name: Option<&str>, finished: bool) -> String {
+    fn feed(
+        &mut self,
+        key: (Format, u64),
+        content: &str,
+        template: &Value,
+        name: Option<&str>,
+        finished: bool,
+    ) -> String {
         let factory = &mut self.factory;
         let open = self.open.entry(key).or_insert_with(|| Open {
             stream: factory(),
@@ -215,9 +226,7 @@ fn extra_event(format: Format, index: u64, mut template: Value, text: String) ->
     };
     let value = match format {
         Format::Chat => with_choices(json!({"index": index, "delta": {"content": text}, "finish_reason": null})),
-        Format::Legacy => {
-            with_choices(json!({"index": index, "text": text, "finish_reason": null, "logprobs": null}))
-        }
+        Format::Legacy => with_choices(json!({"index": index, "text": text, "finish_reason": null, "logprobs": null})),
         Format::Anthropic => {
             json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}})
         }

@@ -238,16 +238,26 @@ fn ghp() -> String {
 fn vendor_secrets() {
     let ghp = ghp();
     let google = format!("AIza{}", "SyD4f8Gh2Jk6Lm0Np4Qr8St2Vw6Xy0Za4Bc");
-    let gh_pat = format!("github_pat_11ABCDEFG0{}", "123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456");
+    let gh_pat =
+        format!("github_pat_11ABCDEFG0{}", "123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456");
     let cases = [
-        ("aws AKIAZ7Q2L4M6N8P0R2T4 and ASIAZ7Q2L4M6N8P0R2T5".to_owned(), "aws [AWS_ACCESS_KEY] and [AWS_ACCESS_KEY]".to_owned()),
+        (
+            "aws AKIAZ7Q2L4M6N8P0R2T4 and ASIAZ7Q2L4M6N8P0R2T5".to_owned(),
+            "aws [AWS_ACCESS_KEY] and [AWS_ACCESS_KEY]".to_owned(),
+        ),
         (format!("token {ghp}"), "token [GITHUB_TOKEN]".to_owned()),
         (gh_pat.clone(), "[GITHUB_TOKEN]".to_owned()),
         ("glpat-9aZ4kQ2mX7pL1vB8nR3s".to_owned(), "[GITLAB_TOKEN]".to_owned()),
         ("xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx".to_owned(), "[SLACK_TOKEN]".to_owned()),
-        ("sk_live_4eC39HqLyjWDarjtT1zdp7dc rk_test_4eC39HqLyjWDarjtT1zdp7dc".to_owned(), "[STRIPE_KEY] [STRIPE_KEY]".to_owned()),
+        (
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc rk_test_4eC39HqLyjWDarjtT1zdp7dc".to_owned(),
+            "[STRIPE_KEY] [STRIPE_KEY]".to_owned(),
+        ),
         ("sk-proj-Ab3De5Gh7Jk9Mn1Pq3St5Vw7Yz9Bc1Df".to_owned(), "[OPENAI_KEY]".to_owned()),
-        ("OPENAI_API_KEY=sk-Ab3De5Gh7Jk9Mn1Pq3St5Vw7Yz9Bc1DfT3BlbkFJ".to_owned(), "OPENAI_API_KEY=[OPENAI_KEY]".to_owned()),
+        (
+            "OPENAI_API_KEY=sk-Ab3De5Gh7Jk9Mn1Pq3St5Vw7Yz9Bc1DfT3BlbkFJ".to_owned(),
+            "OPENAI_API_KEY=[OPENAI_KEY]".to_owned(),
+        ),
         ("sk-ant-api03-Ab3De5Gh7Jk9Mn1Pq3St5Vw7Yz9Bc1Df-xyzAA".to_owned(), "[ANTHROPIC_KEY]".to_owned()),
         (format!("key={google}&q=1"), "key=[GOOGLE_API_KEY]&q=1".to_owned()),
     ];
@@ -270,7 +280,8 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4Rk2\nQp9+/
 
 #[test]
 fn private_keys_and_jwts() {
-    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    let jwt =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     let in_text = format!("key:\n{PEM}\nafter");
     let truncated = "x -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
     let openssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----";

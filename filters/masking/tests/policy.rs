@@ -38,7 +38,11 @@ fn operators_per_entity() {
     assert_eq!(parts[6], "10.0.0.1");
     // The keyed hash is stable for one key and differs across keys.
     assert_eq!(m.mask("a@b.io").text, parts[2]);
-    let other = Masker::from_policy(&policy(r#"{"entities":{"email":{"operator":{"hash":{}}}},"hmac_key_ref":"k"}"#), Some(b"other")).unwrap();
+    let other = Masker::from_policy(
+        &policy(r#"{"entities":{"email":{"operator":{"hash":{}}}},"hmac_key_ref":"k"}"#),
+        Some(b"other"),
+    )
+    .unwrap();
     assert_ne!(other.mask("a@b.io").text.get(..19), parts[2].get(..19));
 }
 
@@ -58,8 +62,12 @@ fn custom_regexes_and_deny_lists() {
                            {"name": "client", "words": ["ACME"]}]
         }"#,
     );
-    let out = m.mask("EMP-123456 EMP-1234567 xEMP-123456 JIRA-42 jira-42 bluebird bluebirds Project NIGHTJAR ACME Acme");
-    assert_eq!(out.text, "[EMPLOYEE_ID] EMP-1234567 xEMP-123456 [TICKET_1] [TICKET_2] [CODENAME] bluebirds [CODENAME] [CLIENT] Acme");
+    let out =
+        m.mask("EMP-123456 EMP-1234567 xEMP-123456 JIRA-42 jira-42 bluebird bluebirds Project NIGHTJAR ACME Acme");
+    assert_eq!(
+        out.text,
+        "[EMPLOYEE_ID] EMP-1234567 xEMP-123456 [TICKET_1] [TICKET_2] [CODENAME] bluebirds [CODENAME] [CLIENT] Acme"
+    );
     assert_eq!(out.counts["codename"], 2);
     assert_eq!(out.counts["employee_id"], 1);
 }

@@ -94,7 +94,8 @@ fn chat_stream(deltas: &[&str]) -> String {
 }
 
 fn anthropic_stream(deltas: &[&str]) -> String {
-    let mut s = String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n\n");
+    let mut s =
+        String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n\n");
     s.push_str("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
     s.push_str("event: ping\ndata: {\"type\": \"ping\"}\n\n");
     for d in deltas {
@@ -162,9 +163,21 @@ fn anthropic_blocks_are_masked_and_flushed_at_block_stop() {
 fn legacy_completions_and_multiple_choices() {
     let m = Arc::new(Masker::new());
     let ev = |i: u64, t: &str, f: Option<&str>| {
-        format!("data: {}\n\n", json!({"id": "cmpl-1", "object": "text_completion", "choices": [{"index": i, "text": t, "finish_reason": f, "logprobs": null}]}))
+        format!(
+            "data: {}\n\n",
+            json!({"id": "cmpl-1", "object": "text_completion", "choices": [{"index": i, "text": t, "finish_reason": f, "logprobs": null}]})
+        )
     };
-    let body = [ev(0, "SSN 123-4", None), ev(1, "ip 10.0.0", None), ev(0, "5-6789 ok", None), ev(1, ".1", None), ev(0, "", Some("stop")), ev(1, "", Some("length")), "data: [DONE]\n\n".into()].concat();
+    let body = [
+        ev(0, "SSN 123-4", None),
+        ev(1, "ip 10.0.0", None),
+        ev(0, "5-6789 ok", None),
+        ev(1, ".1", None),
+        ev(0, "", Some("stop")),
+        ev(1, "", Some("length")),
+        "data: [DONE]\n\n".into(),
+    ]
+    .concat();
     let out = run(&m, &[body.as_bytes()]);
     let c = contents(&out);
     assert_eq!(c[&0], "SSN [US_SSN] ok");

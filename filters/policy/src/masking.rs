@@ -421,9 +421,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected() {
         assert!(serde_json::from_str::<MaskingPolicy>(r#"{"entitys":{}}"#).is_err());
-        assert!(serde_json::from_str::<MaskingPolicy>(
-            r#"{"entities":{"email":{"operator":{"partial":{"keep":4}}}}}"#
-        )
-        .is_err());
+        assert!(serde_json::from_str::<MaskingPolicy>(r#"{"entities":{"email":{"operator":{"partial":{"keep":4}}}}}"#)
+            .is_err());
     }
 }

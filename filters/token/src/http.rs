@@ -86,7 +86,10 @@ impl TokenHttp {
     /// Rewrites the request headers for `target`: strips the client's
     /// credentials and identity headers, sets the verified identity and the
     /// upstream credential. Only possible in the header phase.
-    fn rewrite_headers(&self, identity: &Identity, target: &str) -> Result<(), Action> {
+    ///
+    /// `present` are the request's headers: only those present are removed,
+    /// and none that is set anyway, since every host call costs.
+    fn rewrite_headers(&self, identity: &Identity, target: &str, present: &[(String, String)]) -> Result<(), Action> {
         let shared = self.shared.borrow();
         let Some(Ok(auth)) = shared.authenticator.as_ref() else {
             drop(shared);
@@ -105,7 +108,8 @@ impl TokenHttp {
             }
         };
         drop(shared);
-        for name in &plan.remove {
+        let is_present = |name: &str| present.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        for name in plan.remove.iter().filter(|name| is_present(name) && plan.value(name).is_none()) {
             self.set_http_request_header(name, None);
         }
         for (name, value) in &plan.set {
@@ -189,14 +193,14 @@ impl HttpContext for TokenHttp {
             // rewritten now and the body is held until the decision; Envoy's
             // buffer filter after this one (see envoy/portcullis.yaml) keeps
             // the router from connecting upstream before then.
-            if let Err(refused) = self.rewrite_headers(&identity, &target) {
+            if let Err(refused) = self.rewrite_headers(&identity, &target, &headers) {
                 return refused;
             }
             self.awaiting = Some(AwaitingBody { identity, target, method, path });
             return Action::Continue;
         }
         match self.authorize(&identity, &target, &method, &path, None) {
-            Action::Continue => match self.rewrite_headers(&identity, &target) {
+            Action::Continue => match self.rewrite_headers(&identity, &target, &headers) {
                 Ok(()) => Action::Continue,
                 Err(refused) => refused,
             },

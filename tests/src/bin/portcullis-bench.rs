@@ -24,17 +24,19 @@ const DISTINCT_TOKENS: usize = 1000;
 struct Args {
     duration_secs: u64,
     connections: u32,
+    workloads: Vec<String>,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { duration_secs: 8, connections: 16 };
+    let mut args = Args { duration_secs: 8, connections: 16, workloads: vec!["hot".into(), "distinct".into()] };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let value = it.next().with_context(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
             "--duration" => args.duration_secs = value.parse()?,
             "--connections" => args.connections = value.parse()?,
-            other => bail!("unknown argument {other}: use --duration SECS or --connections N"),
+            "--workload" => args.workloads = vec![value],
+            other => bail!("unknown argument {other}: use --duration SECS, --connections N or --workload hot|distinct"),
         }
     }
     Ok(args)
@@ -69,7 +71,7 @@ fn main() -> Result<()> {
 
     let configs = [("a", "none.yaml", "no auth"), ("b", "jwt_authn.yaml", "Envoy jwt_authn"), ("c", "token.yaml", "Portcullis token filter")];
     let mut results: Vec<(String, String, WrkResult)> = Vec::new();
-    for workload in ["hot", "distinct"] {
+    for workload in args.workloads.iter().map(String::as_str) {
         for (key, file, label) in configs {
             let values = [
                 ("ISSUER", issuer.clone()),

@@ -134,7 +134,10 @@ fn main() -> ExitCode {
         for g in &sample.entities {
             let t = tallies.entry(g.kind.clone()).or_default();
             t.gold += 1;
-            let hit = found.iter().enumerate().find(|(_, d)| d.entity == g.kind && overlaps((d.start, d.end), (g.start, g.end)));
+            let hit = found
+                .iter()
+                .enumerate()
+                .find(|(_, d)| d.entity == g.kind && overlaps((d.start, d.end), (g.start, g.end)));
             match hit {
                 Some((i, _)) => {
                     t.found += 1;
@@ -161,7 +164,10 @@ fn main() -> ExitCode {
         }
     }
     let elapsed = started.elapsed();
-    println!("{samples} samples, {text_bytes} bytes, {:.1} MB/s (debug builds are slower)", text_bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9));
+    println!(
+        "{samples} samples, {text_bytes} bytes, {:.1} MB/s (debug builds are slower)",
+        text_bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9)
+    );
     println!("{:<16} {:>6} {:>6} {:>9} {:>7}  bar", "kind", "gold", "pred", "precision", "recall");
     let mut failed = Vec::new();
     for (kind, t) in &tallies {
@@ -176,7 +182,13 @@ fn main() -> ExitCode {
             "{kind:<16} {:>6} {:>6} {precision:>9.4} {recall:>7.4}  {}",
             t.gold,
             t.predicted,
-            if below { "FAIL" } else if strict { "ok" } else { "-" }
+            if below {
+                "FAIL"
+            } else if strict {
+                "ok"
+            } else {
+                "-"
+            }
         );
         for m in &t.misses {
             println!("    missed: {m}");

@@ -7,17 +7,58 @@ use crate::entity::EntityKind;
 use crate::scan::{entropy, is_placeholder, Scan, Sink, Step};
 
 const KEYWORDS: &[&[u8]] = &[
-    b"password", b"passwd", b"pwd", b"passphrase", b"secret", b"token", b"apikey", b"api_key",
-    b"api-key", b"accesskey", b"access_key", b"privatekey", b"private_key", b"credential",
-    b"authkey", b"auth_key", b"authorization", b"session_key", b"signing_key", b"encryption_key",
-    b"connection_string", b"conn_str",
+    b"password",
+    b"passwd",
+    b"pwd",
+    b"passphrase",
+    b"secret",
+    b"token",
+    b"apikey",
+    b"api_key",
+    b"api-key",
+    b"accesskey",
+    b"access_key",
+    b"privatekey",
+    b"private_key",
+    b"credential",
+    b"authkey",
+    b"auth_key",
+    b"authorization",
+    b"session_key",
+    b"signing_key",
+    b"encryption_key",
+    b"connection_string",
+    b"conn_str",
 ];
 const PASSWORDISH: &[&[u8]] = &[b"password", b"passwd", b"pwd", b"passphrase"];
 /// Keys that name a property of a secret rather than hold one.
 const EXCLUDED: &[&[u8]] = &[
-    b"type", b"count", b"length", b"_len", b"size", b"max", b"min", b"limit", b"expir", b"url",
-    b"uri", b"path", b"file", b"name", b"hint", b"policy", b"format", b"usage", b"reset",
-    b"prompt", b"label", b"field", b"_id", b"required", b"enabled", b"endpoint",
+    b"type",
+    b"count",
+    b"length",
+    b"_len",
+    b"size",
+    b"max",
+    b"min",
+    b"limit",
+    b"expir",
+    b"url",
+    b"uri",
+    b"path",
+    b"file",
+    b"name",
+    b"hint",
+    b"policy",
+    b"format",
+    b"usage",
+    b"reset",
+    b"prompt",
+    b"label",
+    b"field",
+    b"_id",
+    b"required",
+    b"enabled",
+    b"endpoint",
 ];
 const SCHEMES: &[&[u8]] = &[b"bearer", b"basic", b"token", b"digest"];
 
@@ -65,7 +106,8 @@ fn contains(hay: &[u8], needles: &[&[u8]], first: &[u32; 256]) -> bool {
 }
 
 fn is_value_end(c: u8) -> bool {
-    c.is_ascii_whitespace() || matches!(c, b',' | b';' | b'&' | b')' | b'}' | b']' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'(')
+    c.is_ascii_whitespace()
+        || matches!(c, b',' | b';' | b'&' | b')' | b'}' | b']' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'(')
 }
 
 /// `${VAR}`, `$(cmd)`, `$VAR`, `%VAR%`, `{{ var }}`: a reference, not a secret.
@@ -191,11 +233,8 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
         }
     }
     // `Authorization: Bearer <token>`: the secret is the word after the scheme.
-    let first_word_end = if quote.is_some() {
-        sc.slice(v0, v1).iter().position(|&c| c == b' ').map_or(v1, |p| v0 + p)
-    } else {
-        v1
-    };
+    let first_word_end =
+        if quote.is_some() { sc.slice(v0, v1).iter().position(|&c| c == b' ').map_or(v1, |p| v0 + p) } else { v1 };
     let first: Vec<u8> = sc.slice(v0, first_word_end).iter().map(u8::to_ascii_lowercase).collect();
     if SCHEMES.contains(&first.as_slice()) {
         if quote.is_some() {
@@ -232,12 +271,7 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     let v = sc.slice(v0, v1);
     let (min_len, min_entropy) = if password { (6, PASSWORD_MIN_ENTROPY) } else { (8, GENERIC_MIN_ENTROPY) };
     let reference = v.iter().all(|&c| c.is_ascii_alphabetic() || c == b'_' || c == b'.') && v.contains(&b'.');
-    if v.len() < min_len
-        || is_reference(v)
-        || reference
-        || is_placeholder(v)
-        || entropy(v) < min_entropy
-    {
+    if v.len() < min_len || is_reference(v) || reference || is_placeholder(v) || entropy(v) < min_entropy {
         return Ok(());
     }
     sink.push(EntityKind::GenericSecret, v0, v1);

@@ -13,9 +13,11 @@ use crate::scan::{is_alnum, Ctx, Scan, Sink, Step, Words};
 const MAX_DIGITS: usize = 32;
 const MAX_GROUPS: usize = 16;
 
-const SSN_CTX: Words = Words::new(&[Ctx(b"ssn", true), Ctx(b"social security", true), Ctx(b"ss#", false), Ctx(b"soc sec", true)]);
+const SSN_CTX: Words =
+    Words::new(&[Ctx(b"ssn", true), Ctx(b"social security", true), Ctx(b"ss#", false), Ctx(b"soc sec", true)]);
 const ITIN_CTX: Words = Words::new(&[Ctx(b"itin", true), Ctx(b"taxpayer", true), Ctx(b"tin", false)]);
-const ABA_CTX: Words = Words::new(&[Ctx(b"routing", true), Ctx(b"aba", false), Ctx(b"rtn", false), Ctx(b"transit", true)]);
+const ABA_CTX: Words =
+    Words::new(&[Ctx(b"routing", true), Ctx(b"aba", false), Ctx(b"rtn", false), Ctx(b"transit", true)]);
 const SIN_CTX: Words = Words::new(&[
     Ctx(b"sin", false),
     Ctx(b"social insurance", true),
@@ -23,7 +25,8 @@ const SIN_CTX: Words = Words::new(&[
     Ctx(b"assurance sociale", true),
 ]);
 const NHS_CTX: Words = Words::new(&[Ctx(b"nhs", false), Ctx(b"health service", true)]);
-const AADHAAR_CTX: Words = Words::new(&[Ctx(b"aadhaar", true), Ctx(b"aadhar", true), Ctx(b"uidai", true), Ctx(b"uid", false)]);
+const AADHAAR_CTX: Words =
+    Words::new(&[Ctx(b"aadhaar", true), Ctx(b"aadhar", true), Ctx(b"uidai", true), Ctx(b"uid", false)]);
 const BSN_CTX: Words = Words::new(&[Ctx(b"bsn", false), Ctx(b"burgerservicenummer", true), Ctx(b"sofi", true)]);
 const PESEL_CTX: Words = Words::new(&[Ctx(b"pesel", true)]);
 
@@ -203,24 +206,18 @@ fn whole_run(sc: &Scan<'_>, r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) 
                 }
             }
         }
-        10 => {
-            if r.shaped(&[3, 3, 4], b" -") && checksum::nhs(d) && sc.has_context(s, &NHS_CTX) {
-                sink.push(EntityKind::UkNhs, s, end);
-            }
+        10 if r.shaped(&[3, 3, 4], b" -") && checksum::nhs(d) && sc.has_context(s, &NHS_CTX) => {
+            sink.push(EntityKind::UkNhs, s, end);
         }
-        11 => {
-            if r.ng == 1 && checksum::pesel(d) && sc.has_context(s, &PESEL_CTX) {
-                sink.push(EntityKind::PlPesel, s, end);
-            }
+        11 if r.ng == 1 && checksum::pesel(d) && sc.has_context(s, &PESEL_CTX) => {
+            sink.push(EntityKind::PlPesel, s, end);
         }
-        12 => {
-            if r.shaped(&[4, 4, 4], b" -")
-                && d.first().is_some_and(|&x| x >= 2)
-                && checksum::verhoeff(d)
-                && sc.has_context(s, &AADHAAR_CTX)
-            {
-                sink.push(EntityKind::InAadhaar, s, end);
-            }
+        12 if r.shaped(&[4, 4, 4], b" -")
+            && d.first().is_some_and(|&x| x >= 2)
+            && checksum::verhoeff(d)
+            && sc.has_context(s, &AADHAAR_CTX) =>
+        {
+            sink.push(EntityKind::InAadhaar, s, end);
         }
         _ => {}
     }

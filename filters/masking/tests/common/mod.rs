@@ -64,8 +64,8 @@ pub const FRAGMENTS: &[&str] = &[
 ];
 
 pub const FILLER: &[&str] = &[
-    " ", " ", " ", "\n", ", ", ". ", ":", "=", "\"", "(", ")", "-", "@", "+", "the ", "call ", "card ",
-    "über ", "日本 ", "✓", "1", "42", "x", "token", "ok",
+    " ", " ", " ", "\n", ", ", ". ", ":", "=", "\"", "(", ")", "-", "@", "+", "the ", "call ", "card ", "über ",
+    "日本 ", "✓", "1", "42", "x", "token", "ok",
 ];
 
 /// Random text made of fragments and filler.
