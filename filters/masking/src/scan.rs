@@ -63,7 +63,7 @@ impl<'a> Scan<'a> {
 
     /// Whether one of `words` occurs shortly before `start`; see [`Scan::context_distance`].
     pub fn has_context(&self, start: usize, words: &Words) -> bool {
-        self.context_distance(start, words).is_some()
+        self.find_context(start, words, false).is_some()
     }
 
     /// Bytes between the closest of `words` and `start`, if one occurs in
@@ -71,6 +71,11 @@ impl<'a> Scan<'a> {
     /// search stops at a line break (unless only blanks follow it), at `;`,
     /// and at the end of a previous quoted value (`",` or `',`).
     pub fn context_distance(&self, start: usize, words: &Words) -> Option<usize> {
+        self.find_context(start, words, true)
+    }
+
+    /// The first (or, with `closest`, the closest) context word's distance.
+    fn find_context(&self, start: usize, words: &Words, closest: bool) -> Option<usize> {
         let mut lo = start.saturating_sub(CONTEXT_WINDOW);
         let mut content = false;
         let mut j = start;
@@ -104,6 +109,9 @@ impl<'a> Scan<'a> {
                         let next = rest.get(w.0.len()).copied();
                         if w.1 || next.is_none_or(|n| !is_word_byte(n)) {
                             best = Some(window.len() - i - w.0.len());
+                            if !closest {
+                                return best;
+                            }
                         }
                     }
                 }

@@ -187,21 +187,21 @@ fn whole_run(sc: &Scan<'_>, r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) 
             }
             // Bare nine-digit numbers need a context word; when several
             // kinds fit, the one named closest to the number wins.
-            let ctx = |words: &Words| sc.context_distance(s, words);
+            let ctx = |valid: bool, words: &Words| if valid { sc.context_distance(s, words) } else { None };
+            let itin = bare && checksum::itin(d);
             let options = [
-                (EntityKind::UsSsn, bare && checksum::ssn(d), ctx(&SSN_CTX)),
-                (EntityKind::UsItin, bare && checksum::itin(d), min_some(ctx(&ITIN_CTX), ctx(&SSN_CTX))),
-                (EntityKind::AbaRouting, bare && checksum::aba(d), ctx(&ABA_CTX)),
+                (EntityKind::UsSsn, ctx(bare && checksum::ssn(d), &SSN_CTX)),
+                (EntityKind::UsItin, min_some(ctx(itin, &ITIN_CTX), ctx(itin, &SSN_CTX))),
+                (EntityKind::AbaRouting, ctx(bare && checksum::aba(d), &ABA_CTX)),
                 (
                     EntityKind::CaSin,
-                    r.shaped(&[3, 3, 3], b" -") && d.first() != Some(&8) && checksum::luhn(d),
-                    ctx(&SIN_CTX),
+                    ctx(r.shaped(&[3, 3, 3], b" -") && d.first() != Some(&8) && checksum::luhn(d), &SIN_CTX),
                 ),
-                (EntityKind::NlBsn, r.shaped(&[4, 2, 3], b". ") && checksum::bsn(d), ctx(&BSN_CTX)),
+                (EntityKind::NlBsn, ctx(r.shaped(&[4, 2, 3], b". ") && checksum::bsn(d), &BSN_CTX)),
             ];
-            let closest = options.iter().filter(|o| o.1).filter_map(|o| o.2).min();
-            for (kind, valid, dist) in options {
-                if valid && dist.is_some() && dist == closest {
+            let closest = options.iter().filter_map(|o| o.1).min();
+            for (kind, dist) in options {
+                if dist.is_some() && dist == closest {
                     sink.push(kind, s, end);
                 }
             }
