@@ -53,6 +53,18 @@ fn identity(subject: &str, groups: &[&str]) -> Identity {
 }
 
 #[test]
+fn the_body_is_read_only_for_targets_with_model_rules() {
+    let auth = Authenticator::new(&access_policy()).unwrap();
+    // `ml-gpt4o` names models for `openai`; `ci-mini` names models for any target.
+    assert!(auth.needs_model(auth.target("openai").unwrap()));
+    assert!(auth.needs_model(auth.target("internal").unwrap()));
+    let mut no_models = access_policy();
+    no_models.rules.retain(|rule| rule.models.is_empty());
+    let auth = Authenticator::new(&no_models).unwrap();
+    assert!(!auth.needs_model(auth.target("openai").unwrap()));
+}
+
+#[test]
 fn targets_match_by_host_path_and_method() {
     let auth = Authenticator::new(&access_policy()).unwrap();
     let name = |host: &str, path: &str, method: &str| auth.match_target(host, path, method).map(|t| t.name.clone());

@@ -202,9 +202,16 @@ fn key_ids_select_keys() {
     let two_keys = policy(vec![provider(&[Algorithm::ES256, Algorithm::EdDSA], &["ec-p256", "ed25519"])]);
     let mut auth = Authenticator::new(&two_keys).unwrap();
     let unknown = sign_with(Algorithm::ES256, "ec-p256", Some("rotated-away"), &claims());
-    assert_eq!(code(auth.authenticate_token(&unknown, NOW)), AuthErrorCode::UnknownKey);
+    let error = auth.authenticate_token(&unknown, NOW).unwrap_err();
+    assert_eq!(error.code, AuthErrorCode::UnknownKey);
+    // The filter asks the control plane to refresh this provider's keys.
+    let (provider_name, kid) = error.unknown_key().unwrap();
+    assert_eq!(kid, "rotated-away");
+    assert!(!provider_name.is_empty());
     let no_kid = sign_with(Algorithm::ES256, "ec-p256", None, &claims());
-    assert_eq!(code(auth.authenticate_token(&no_kid, NOW)), AuthErrorCode::UnknownKey);
+    let error = auth.authenticate_token(&no_kid, NOW).unwrap_err();
+    assert_eq!(error.code, AuthErrorCode::UnknownKey);
+    assert_eq!(error.unknown_key(), None, "without a kid there is nothing to refresh");
     // With one key, a token without kid uses it.
     let mut single = Authenticator::new(&policy(vec![provider(&[Algorithm::ES256], &["ec-p256"])])).unwrap();
     assert!(single.authenticate_token(&no_kid, NOW).is_ok());
