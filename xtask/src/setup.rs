@@ -159,10 +159,14 @@ pub fn load_tools(sh: &Shell) -> Result<()> {
     apt_install(sh, &["wrk".to_owned()])
 }
 
-/// npm packages of the tests (the OpenID provider), installed from the
-/// committed lockfile with `npm ci`, only when the lockfile changed.
+/// Folders with npm packages the tests run: the OpenID provider and the
+/// browser driver.
+const NPM_DIRS: &[&str] = &["tests/idp", "tests/browser"];
+
+/// npm packages of the tests, installed from their committed lockfiles with
+/// `npm ci`, only when a lockfile changed; and Debian's Chromium for the
+/// browser tests (playwright-core never downloads a browser).
 fn node_packages(sh: &Shell) -> Result<()> {
-    const DIR: &str = "tests/idp";
     if cmd!(sh, "node --version").quiet().ignore_stderr().read().is_err() {
         if !can_apt(sh) {
             bail!("Node.js is missing: install Node.js 20 or later with npm (the tests run a real OpenID provider on it)");
@@ -170,18 +174,31 @@ fn node_packages(sh: &Shell) -> Result<()> {
         step("setup: installing Node.js and npm");
         apt_install(sh, &["nodejs".to_owned(), "npm".to_owned()])?;
     }
-    let lock = sh.read_file(format!("{DIR}/package-lock.json"))?;
-    let stamp = crate::project_root().join(DIR).join("node_modules/.portcullis-lock");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(lock.as_str()) {
-        step("setup: npm packages of the tests are up to date");
-        return Ok(());
+    for dir in NPM_DIRS {
+        let lock = sh.read_file(format!("{dir}/package-lock.json"))?;
+        let stamp = crate::project_root().join(dir).join("node_modules/.portcullis-lock");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(lock.as_str()) {
+            step(&format!("setup: npm packages of {dir} are up to date"));
+            continue;
+        }
+        step(&format!("setup: installing npm packages into {dir}/node_modules (npm ci)"));
+        let _dir = sh.push_dir(dir);
+        let _no_download = sh.push_env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        cmd!(sh, "npm ci --no-audit --no-fund --loglevel=error").run()?;
+        std::fs::write(&stamp, lock)?;
     }
-    step(&format!("setup: installing npm packages of the tests into {DIR}/node_modules (npm ci)"));
-    let _dir = sh.push_dir(DIR);
-    cmd!(sh, "npm ci --no-audit --no-fund --loglevel=error").run()?;
-    std::fs::write(&stamp, lock)?;
+    if !Path::new(CHROMIUM).exists() {
+        if !can_apt(sh) {
+            bail!("{CHROMIUM} is missing: install Debian's chromium package (the approvers' page is tested in it)");
+        }
+        step("setup: installing Debian's chromium for the browser tests");
+        apt_install(sh, &["chromium".to_owned()])?;
+    }
     Ok(())
 }
+
+/// The browser the tests drive.
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn check_envoy(sh: &Shell, tools: &Tools) -> Result<()> {
     let envoy = tools.envoy();
