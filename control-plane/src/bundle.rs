@@ -8,7 +8,10 @@
 //!   key whose `kid` is already inline is left out); an empty set while no fetch has
 //!   succeeded, so filters refuse the provider's tokens;
 //! - each target credential's `value`, resolved from its `secret_ref`; left out when the
-//!   secret cannot be resolved, so filters refuse to forward to that target.
+//!   secret cannot be resolved, so filters refuse to forward to that target;
+//! - `masking.hmac_key`, resolved from `masking.hmac_key_ref` (the key of the `hash`
+//!   operator); left out when it cannot be resolved (or no ref is named), so a policy
+//!   that hashes makes the masking filter refuse requests (fail closed).
 //!
 //! The assembled bytes and their ETag are cached and rebuilt only when the policy
 //! version, a fetched key set, or a resolved secret changes (secrets are re-read at most
@@ -234,6 +237,8 @@ impl BundleService {
                 credential.value = resolve(&credential.secret_ref);
             }
         }
+        // Always overwritten: a key written into the document never reaches filters.
+        policy.masking.hmac_key = policy.masking.hmac_key_ref.clone().and_then(|name| resolve(&name));
 
         let body = serde_json::to_vec(&PolicyBundle { version, policy })?;
         let etag = etag(version, &body);
@@ -249,8 +254,8 @@ pub fn etag(version: u64, body: &[u8]) -> String {
     format!("\"{version}-{hex}\"")
 }
 
-/// Every `secret_ref` of `policy` the bundle resolves (target credentials and `oct`
-/// keys), with its path.
+/// Every `secret_ref` of `policy` the bundle resolves (target credentials, `oct`
+/// keys and the masking HMAC key), with its path.
 pub fn secret_refs(policy: &Policy) -> Vec<(String, String)> {
     let mut refs = Vec::new();
     for (i, provider) in policy.identity.providers.iter().enumerate() {
@@ -264,6 +269,9 @@ pub fn secret_refs(policy: &Policy) -> Vec<(String, String)> {
         if let Some(credential) = &target.credential {
             refs.push((format!("identity.targets[{i}].credential.secret_ref"), credential.secret_ref.clone()));
         }
+    }
+    if let Some(name) = &policy.masking.hmac_key_ref {
+        refs.push(("masking.hmac_key_ref".to_owned(), name.clone()));
     }
     refs
 }
@@ -410,6 +418,30 @@ mod tests {
         assert!(rotated_etag.starts_with("\"1-"));
         // Unchanged secrets keep the ETag.
         assert_eq!(bundle(&app).await.0, rotated_etag);
+    }
+
+    #[tokio::test]
+    async fn the_masking_hmac_key_reaches_the_bundle_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mask-key"), "hmac-key-from-a-file\n").unwrap();
+        let mut options = options();
+        options.bundle.secrets_dir = Some(dir.path().to_owned());
+        let app = app(state(options).await);
+        let yaml = "name: m\ndescription: d\nmasking:\n  entities: { email: { operator: { hash: {} } } }\n  hmac_key_ref: mask-key\n";
+        let (status, body) = apply_yaml(&app, yaml).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, served) = bundle(&app).await;
+        assert_eq!(served["policy"]["masking"]["hmac_key"], "hmac-key-from-a-file");
+        let (_, _, current) = send(&app, request("GET", "/v1/policy", Some(ADMIN), None, Body::empty())).await;
+        assert!(!current.to_string().contains("hmac-key-from-a-file"), "{current}");
+
+        // An unresolvable key is left out (the filter then fails closed) and warned about.
+        let yaml = "name: m\ndescription: d\nmasking:\n  entities: { email: { operator: { hash: {} } } }\n  hmac_key_ref: no-such-mask-key\n";
+        let (status, body) = apply_yaml(&app, yaml).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["warnings"][0]["path"], "masking.hmac_key_ref", "{body}");
+        let (_, served) = bundle(&app).await;
+        assert!(served["policy"]["masking"].get("hmac_key").is_none(), "{served}");
     }
 
     #[tokio::test]

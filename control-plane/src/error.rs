@@ -28,15 +28,39 @@ pub enum ApiError {
     /// The body's content type is not one the route reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A token (an approver's OIDC token) was refused; the message says why.
+    #[error("the token is not valid: {0}")]
+    InvalidToken(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing at this address.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the state of the resource, such as deciding an
+    /// expired hold.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, such as `hold_expired`.
+        code: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// Something the route needs is not there yet, such as a policy.
+    #[error("{0}")]
+    Unavailable(String),
     /// The request body was refused; the report lists every problem.
     #[error("the document is not valid")]
     Invalid(ValidationReport),
     /// Anything unexpected.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -47,7 +71,11 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message.clone(), None),
             ApiError::PayloadTooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), None),
             ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message.clone(), None),
+            ApiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token", self.to_string(), None),
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message.clone(), None),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message.clone(), None),
+            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, *code, message.clone(), None),
+            ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", message.clone(), None),
             ApiError::Invalid(report) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_document",
@@ -66,7 +94,8 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"portcullis\""));
+            let challenge = if code == "invalid_token" { "Bearer realm=\"portcullis\", error=\"invalid_token\"" } else { "Bearer realm=\"portcullis\"" };
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(challenge));
         }
         response
     }

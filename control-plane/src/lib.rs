@@ -11,23 +11,36 @@
 //! - [`store`]: versioned policy storage.
 //! - [`bundle`]: the bundle served to filters: the stored policy with provider keys
 //!   ([`jwks`]) and secrets ([`secrets`]) filled in, cached with its ETag.
+//! - [`holds`]: requests filters hold until humans approve them: storage
+//!   ([`hold_store`]), the quorum rule and its settings ([`approval`]), secret scrubbing
+//!   of excerpts ([`scrub`]), live notifications ([`hold_feed`]), the chat webhook
+//!   ([`webhook`]), and approvers' sign-in ([`approvers`]).
 //! - [`routes`]: the HTTP API, assembled by [`app`]; [`admin_api`] has the bodies of
-//!   its admin part.
+//!   its admin part, [`hold_api`] those of the hold and approval part. It also serves
+//!   the approvers' page (`/approvals/`) and its OpenAPI document (`/openapi.yaml`).
 
 pub mod admin_api;
 pub mod admin_client;
+pub mod approval;
+pub mod approvers;
 pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hold_api;
+pub mod hold_feed;
+pub mod hold_store;
+pub mod holds;
 pub mod jwks;
 pub mod policy_file;
 pub mod routes;
+pub mod scrub;
 pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod webhook;
 
 #[cfg(test)]
 mod testing;
@@ -60,13 +73,25 @@ pub async fn serve(args: config::ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(version = current.info.version, path = %warning.path, "{}", warning.message);
         }
     }
+    let approval = state.holds.settings();
+    if approval.approver_groups.is_empty() {
+        tracing::warn!("no approver groups: held requests can only expire; set --approver-groups to let people approve them");
+    } else {
+        tracing::info!(groups = ?approval.approver_groups, quorum = approval.quorum, "approvals at /approvals/");
+    }
     if !state.admin_enabled() {
         tracing::info!("no admin token: the policy API (/v1/policy) is disabled; set --admin-token to enable it");
     }
     let addr = listener.local_addr()?;
     println!("portcullis control plane listening on http://{addr}");
     tracing::info!(%addr, "control plane ready");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let feed = state.holds.feed().clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Event streams and long-polls end now rather than hold the shutdown up.
+        feed.shut_down();
+    };
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => {
             portcullis_control_plane::telemetry::init();
-            portcullis_control_plane::serve(args).await
+            portcullis_control_plane::serve(*args).await
         }
         Command::Policy(command) => portcullis_control_plane::cli::run_policy(command).await,
     };

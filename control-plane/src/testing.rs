@@ -15,6 +15,7 @@ use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
+use crate::approval::ApprovalSettings;
 use crate::bundle::BundleSettings;
 use crate::jwks::JwksSettings;
 use crate::state::{AppState, StateOptions};
@@ -37,7 +38,78 @@ pub(crate) fn options() -> StateOptions {
             secrets_dir: None,
             secrets_recheck: Duration::from_secs(10),
         },
+        ..StateOptions::default()
     }
+}
+
+/// Secret of the HS256 provider of [`approvals_app`]'s policy.
+const HS_SECRET: &str = "approvals-test-secret-of-at-least-32-bytes";
+/// Name of that secret (read from `PORTCULLIS_SECRET_CP_APPROVALS_TEST_HS`).
+const HS_SECRET_REF: &str = "cp-approvals-test-hs";
+
+/// Default approval settings, with the group `approvers` as approvers.
+pub(crate) fn approvers() -> ApprovalSettings {
+    ApprovalSettings { approver_groups: vec!["approvers".into()], ..ApprovalSettings::default() }
+}
+
+/// An app under a policy with one HS256 provider, `corp`, whose tokens [`sign`] makes,
+/// and `approval` as approval settings.
+pub(crate) async fn approvals_app(approval: ApprovalSettings) -> (Router, AppState) {
+    approvals_app_with(StateOptions { approval, ..options() }).await
+}
+
+/// Like [`approvals_app`], with all of the state's options given.
+pub(crate) async fn approvals_app_with(options: StateOptions) -> (Router, AppState) {
+    std::env::set_var(crate::secrets::env_var_name(HS_SECRET_REF), HS_SECRET);
+    let state = state(options).await;
+    let app = crate::app(state.clone());
+    let policy = format!(
+        "name: approvals\ndescription: approvers sign in with HS256 tokens\nidentity:\n  providers:\n    - name: corp\n      issuer: https://idp.example/\n      audiences: [portcullis]\n      algorithms: [HS256]\n      allow_hmac: true\n      jwks: {{ keys: [ {{ kty: oct, kid: hs1, secret_ref: {HS_SECRET_REF} }} ] }}\n"
+    );
+    let (status, body) = apply_yaml(&app, &policy).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (app, state)
+}
+
+/// A token of provider `corp` for `subject` in `groups`, valid for ten minutes.
+pub(crate) fn sign(subject: &str, groups: &[&str]) -> String {
+    sign_with(subject, groups, 600)
+}
+
+/// Like [`sign`], expiring `expires_in` seconds from now (negative: in the past).
+pub(crate) fn sign_with(subject: &str, groups: &[&str], expires_in: i64) -> String {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac as _};
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": "hs1"});
+    let claims = json!({"iss": "https://idp.example/", "aud": "portcullis", "sub": subject, "groups": groups, "iat": now + expires_in - 900, "exp": now + expires_in});
+    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(HS_SECRET.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+}
+
+/// A hold request of `subject` (provider `corp`) on target `model` for the rule
+/// `destructive-command`.
+pub(crate) fn hold_body(subject: &str) -> Value {
+    json!({
+        "identity": {"subject": subject, "groups": ["engineering"], "client_id": "cli", "provider": "corp"},
+        "target": "model",
+        "rules": [{"rule": "destructive-command", "pack": "shell", "message": "deletes files recursively"}],
+        "excerpt": "please run rm -rf / on [EMAIL]'s laptop",
+        "reason": "destructive shell command",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "model": "gpt-4o",
+        "request_digest": "a".repeat(64),
+    })
+}
+
+/// Posts a hold as a filter; returns the answer.
+pub(crate) async fn create_hold(app: &Router, body: Value) -> (StatusCode, Value) {
+    let (status, _, answer) = send(app, request("POST", "/v1/filter/holds", Some(FLEET), Some("application/json"), body.to_string())).await;
+    (status, answer)
 }
 
 /// A state over a fresh in-memory database.

@@ -1,11 +1,15 @@
-//! Who may call: the fleet token (filters) and the admin token (operators).
+//! Who may call: the fleet token (filters), the admin token (operators), and OIDC
+//! access tokens (approvers and requesters of holds).
 //!
-//! Both are sent as `Authorization: Bearer <token>` and compared as SHA-256 digests
-//! in constant time.
+//! All are sent as `Authorization: Bearer <token>`. The fleet and admin tokens are
+//! compared as SHA-256 digests in constant time; OIDC tokens are verified with the
+//! identity providers of the policy in force (see [`crate::approvers`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::header;
+
+use portcullis_identity::Identity;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -43,6 +47,37 @@ impl FromRequestParts<AppState> for AdminCaller {
         } else {
             Err(ApiError::Unauthorized("the admin token is not valid"))
         }
+    }
+}
+
+/// Someone signed in with an OIDC access token of one of the policy's providers.
+pub(crate) struct OidcCaller(pub Identity);
+
+impl FromRequestParts<AppState> for OidcCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized("send your OIDC access token as `Authorization: Bearer <token>`"))?;
+        Ok(Self(state.approvers.authenticate(&state.bundles, token).await?))
+    }
+}
+
+/// Someone signed in with an OIDC access token who belongs to an approver group.
+pub(crate) struct Approver(pub Identity);
+
+impl FromRequestParts<AppState> for Approver {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let OidcCaller(identity) = OidcCaller::from_request_parts(parts, state).await?;
+        let settings = state.holds.settings();
+        if settings.approver_groups.is_empty() {
+            return Err(ApiError::Forbidden("no approver groups are configured: start the control plane with --approver-groups".into()));
+        }
+        if !settings.is_approver(&identity.groups) {
+            return Err(ApiError::Forbidden(format!("`{}` is not an approver: no group of the token is an approver group", identity.subject)));
+        }
+        Ok(Self(identity))
     }
 }
 

@@ -2,7 +2,8 @@
 //! API's format (415, 413, 400, or 422 with the path of every problem).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
@@ -13,7 +14,7 @@ use portcullis_policy::ValidationReport;
 /// Largest policy document accepted: 1 MiB.
 pub(crate) const MAX_POLICY_BYTES: usize = 1024 * 1024;
 
-/// Largest small JSON request body (rollbacks, key refreshes): 16 KiB.
+/// Largest small JSON request body (rollbacks, key refreshes, holds, decisions): 16 KiB.
 pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
 
 /// How a policy document is written.
@@ -59,19 +60,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        match media_type(request.headers()).as_deref() {
-            None | Some("application/json") => {}
-            Some(other) => return Err(ApiError::UnsupportedMediaType(format!("send JSON with Content-Type application/json, not `{other}`"))),
+        let bytes = read_json(request).await?;
+        Ok(Self(parse_json(&bytes)?))
+    }
+}
+
+/// Like [`JsonBody`], but an empty body stands for `T::default()` (as `{}` would).
+pub(crate) struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_json(request).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
         }
-        let bytes = read_limited(request, MAX_JSON_BYTES).await?;
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            invalid(if path == "." { "(body)".to_owned() } else { path }, e.into_inner().to_string())
-        })?;
-        deserializer.end().map_err(|e| invalid("(body)".to_owned(), e.to_string()))?;
+        Ok(Self(parse_json(&bytes)?))
+    }
+}
+
+/// Query parameters, refused in the API's error format (400) when they do not parse.
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::try_from_uri(&parts.uri).map_err(|e| ApiError::BadRequest(format!("invalid query string: {}", e.body_text())))?;
         Ok(Self(value))
     }
+}
+
+async fn read_json(request: Request) -> Result<Bytes, ApiError> {
+    match media_type(request.headers()).as_deref() {
+        None | Some("application/json") => {}
+        Some(other) => return Err(ApiError::UnsupportedMediaType(format!("send JSON with Content-Type application/json, not `{other}`"))),
+    }
+    read_limited(request, MAX_JSON_BYTES).await
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        invalid(if path == "." { "(body)".to_owned() } else { path }, e.into_inner().to_string())
+    })?;
+    deserializer.end().map_err(|e| invalid("(body)".to_owned(), e.to_string()))?;
+    Ok(value)
 }
 
 fn invalid(path: String, message: String) -> ApiError {

@@ -1,5 +1,5 @@
 //! Built-in detectors: one pass over the bytes that skips what cannot matter
-//! (see [`INTERESTING`]) and dispatches on cheap anchors (token starts, `@`,
+//! (see [`MARK`]) and dispatches on cheap anchors (token starts, `@`,
 //! `+`, `(`, `-----`, `:` and `=`), so clean prose costs little more than a
 //! table lookup per byte.
 
@@ -13,36 +13,42 @@ pub(crate) mod secrets;
 
 use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
 
-/// Bytes that may matter: digits and upper-case letters (inside tokens),
-/// the separators that follow token prefixes (`_ - . :`), and the anchors
-/// of the other detectors (`@ + ( = :` and `-----`). A run of lower-case
-/// letters matters only when it contains or is followed by one of these:
-/// every token detector needs a digit, an upper-case letter or one of
-/// `_ - . :` within its first few bytes.
-const INTERESTING: [bool; 256] = {
-    let mut t = [false; 256];
+/// Byte classes for the scanner (bit flags).
+const ALNUM: u8 = 1;
+/// A digit or an upper-case letter: a token that contains one matters.
+const LOUD: u8 = 2;
+/// Not a letter or digit, but may matter: the anchors of the other detectors
+/// (`@ + ( = :` and `-----`) and the separators that follow token prefixes
+/// (`_ - . :`). A run of lower-case letters matters only when it contains a
+/// digit or upper-case letter or is followed by one of these: every token
+/// detector needs a digit, an upper-case letter or one of `_ - . :` within
+/// its first few bytes.
+const MARK: u8 = 4;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let c = i as u8;
-        t[i] = matches!(c, b'0'..=b'9' | b'A'..=b'Z' | b'@' | b':' | b'=' | b'+' | b'(' | b'-' | b'_' | b'.');
-        i += 1;
-    }
-    t
-};
-
-const ALNUM: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i as u8).is_ascii_alphanumeric();
+        t[i] = match c {
+            b'0'..=b'9' | b'A'..=b'Z' => ALNUM | LOUD,
+            b'a'..=b'z' => ALNUM,
+            b'@' | b':' | b'=' | b'+' | b'(' | b'-' | b'_' | b'.' => MARK,
+            _ => 0,
+        };
         i += 1;
     }
     t
 };
 
 #[inline]
+fn class(c: u8) -> u8 {
+    CLASS[usize::from(c)]
+}
+
+#[inline]
 fn alnum_at(b: &[u8], i: usize) -> bool {
-    b.get(i).is_some_and(|&c| ALNUM[usize::from(c)])
+    b.get(i).is_some_and(|&c| class(c) & ALNUM != 0)
 }
 
 #[inline]
@@ -71,24 +77,28 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
     // Everything in `lo..i` is known to be uninteresting.
     let mut lo = from;
     let mut i = from;
-    while let Some(skip) = b.get(i..).and_then(|rest| rest.iter().position(|&c| INTERESTING[usize::from(c)])) {
-        i += skip;
+    loop {
+        i = skip_quiet(b, i);
         let Some(&c) = b.get(i) else { break };
         // The alphanumeric run that contains `i`, or ends just before it.
         let mut t = i;
         while t > lo && alnum_at(b, t - 1) {
             t -= 1;
         }
-        if alnum_at(b, t) {
+        if class(c) & ALNUM != 0 {
+            let mut e = i + 1;
+            while alnum_at(b, e) {
+                e += 1;
+            }
             if sc.prev(t).is_none_or(|p| !is_alnum(p)) {
-                token(sc, t, b.get(t).copied().unwrap_or(0), sink, &mut hold);
+                token(sc, t, e, b.get(t).copied().unwrap_or(0), sink, &mut hold);
             }
-            let e = i + b.get(i..).map_or(0, |rest| rest.iter().take_while(|&&x| ALNUM[usize::from(x)]).count());
+            i = e;
             lo = e;
-            if e > i {
-                i = e;
-                continue;
-            }
+            continue;
+        }
+        if t < i && sc.prev(t).is_none_or(|p| !is_alnum(p)) {
+            token(sc, t, i, b.get(t).copied().unwrap_or(0), sink, &mut hold);
         }
         match c {
             b'+' => note(phone::e164(sc, i, sink), &mut hold),
@@ -112,13 +122,55 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
             t -= 1;
         }
         if t < len && sc.prev(t).is_none_or(|p| !is_alnum(p)) {
-            token(sc, t, b.get(t).copied().unwrap_or(0), sink, &mut hold);
+            token(sc, t, len, b.get(t).copied().unwrap_or(0), sink, &mut hold);
         }
         if let Some(h) = net::email_tail(sc, from) {
             hold = hold.min(h);
         }
     }
     hold
+}
+
+/// Eight bytes at a time (SWAR): whether each is a lower-case letter or
+/// above (`0x60..`, which includes every non-ASCII byte), a space, a comma
+/// or a line feed. None of those is LOUD or a MARK.
+#[inline]
+fn quiet8(x: u64) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    #[inline]
+    fn eq(x: u64, c: u8) -> u64 {
+        let y = x ^ (u64::from(c) * ONES);
+        !(((y & LOW7) + LOW7) | y) & HIGH
+    }
+    let high = (((x & LOW7) + 0x2020_2020_2020_2020) | x) & HIGH;
+    (high | eq(x, b' ') | eq(x, b',') | eq(x, b'\n')) == HIGH
+}
+
+/// The first position `>= i` whose byte is LOUD or a MARK (or the length).
+#[inline]
+fn skip_quiet(b: &[u8], mut i: usize) -> usize {
+    loop {
+        // Byte by byte first: in dense text the next one is usually close.
+        let end = (i + 8).min(b.len());
+        while i < end {
+            if b.get(i).is_some_and(|&c| class(c) & (LOUD | MARK) != 0) {
+                return i;
+            }
+            i += 1;
+        }
+        if i >= b.len() {
+            return b.len();
+        }
+        while let Some(chunk) = b.get(i..i + 8) {
+            let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
+            if !quiet8(x) {
+                break;
+            }
+            i += 8;
+        }
+    }
 }
 
 /// Whether the byte after `i` is one of `next` (or has not arrived yet, so
@@ -143,8 +195,10 @@ fn maybe_hex_address(sc: &Scan<'_>, i: usize) -> bool {
     false
 }
 
-/// Detectors anchored at the start of an alphanumeric token.
-fn token(sc: &Scan<'_>, i: usize, c: u8, sink: &mut Sink<'_>, hold: &mut usize) {
+/// Detectors anchored at the start `i` of an alphanumeric token; `i..e` is
+/// the alphanumeric run that starts there (it may grow if `e` is the end
+/// of the bytes so far and the text goes on).
+fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &mut usize) {
     if c.is_ascii_hexdigit() && maybe_hex_address(sc, i) {
         note(net::hex_token(sc, i, sink), hold);
     }
@@ -154,7 +208,10 @@ fn token(sc: &Scan<'_>, i: usize, c: u8, sink: &mut Sink<'_>, hold: &mut usize) 
             note(phone::national(sc, i, sink), hold);
             match c {
                 b'0' if next_in(sc, i, b"x") => note(crypto::eth(sc, i, sink), hold),
-                b'1' | b'3' => note(crypto::base58(sc, i, sink), hold),
+                // A Base58Check address is a whole token of 26 to 35 characters.
+                b'1' | b'3' if e - i <= 35 && (e - i >= 26 || e == sc.b.len()) => {
+                    note(crypto::base58(sc, i, sink), hold);
+                }
                 _ => {}
             }
         }

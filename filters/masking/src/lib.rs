@@ -24,6 +24,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod checksum;
+mod context;
 mod custom;
 mod detect;
 mod entity;

@@ -12,7 +12,7 @@ use crate::entity::{EntityKind, CUSTOM_PRIORITY};
 use crate::operator;
 use crate::pseudo::Pseudonymizer;
 use crate::resolve::resolve;
-use crate::scan::{floor_boundary, Cand, Scan, Sink};
+use crate::scan::{floor_boundary, Cand, Memo, Scan, Sink};
 
 /// Masked text and how many entities of each kind were replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -219,7 +219,8 @@ impl Masker {
     /// Finds candidates starting at or after `from`. Returns the hold
     /// position: no entity starting before it can change as more text arrives.
     pub(crate) fn scan(&self, text: &str, from: usize, fin: bool, cands: &mut Vec<Cand>) -> usize {
-        let sc = Scan { b: text.as_bytes(), fin };
+        let memo = Memo::default();
+        let sc = Scan { b: text.as_bytes(), fin, memo: &memo };
         let mut hold = text.len();
         if self.on != 0 {
             let mut sink = Sink { cands, on: self.on };

@@ -8,6 +8,11 @@
 //! window around it: that is what makes streamed output equal to masking the
 //! whole text at once.
 
+use std::cell::Cell;
+
+use crate::context::ContextIndex;
+pub(crate) use crate::context::Words;
+use crate::context::window_distance;
 use crate::entity::EntityKind;
 
 /// Most bytes any detector reads before the position it examines.
@@ -35,6 +40,32 @@ pub(crate) struct Scan<'a> {
     pub b: &'a [u8],
     /// Whether the text ends where `b` ends (no more pieces will come).
     pub fin: bool,
+    /// What detectors have learnt about `b` so far (context words, the last digit run).
+    pub memo: &'a Memo,
+}
+
+/// Per-text memory shared by the detectors during one scan, so that work
+/// done at one position is not redone at the next. It only ever caches facts
+/// about the bytes of this scan.
+#[derive(Default)]
+pub(crate) struct Memo {
+    /// Context words, found lazily.
+    pub ctx: ContextIndex,
+    /// The last digit run read from a token start (see `detect::numeric`).
+    pub run: Cell<RunMemo>,
+}
+
+/// The groups of a digit run that was read completely (no overflow, nothing pending).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunMemo {
+    /// Where the run starts; `usize::MAX` when there is none.
+    pub start: usize,
+    pub ng: u8,
+    pub n: u8,
+    /// Byte offset (from `start`) just past each group.
+    pub end: [u16; 16],
+    /// Digits up to and including each group.
+    pub digits_at: [u8; 16],
 }
 
 impl<'a> Scan<'a> {
@@ -63,81 +94,21 @@ impl<'a> Scan<'a> {
 
     /// Whether one of `words` occurs shortly before `start`; see [`Scan::context_distance`].
     pub fn has_context(&self, start: usize, words: &Words) -> bool {
-        self.find_context(start, words, false).is_some()
+        match words.id {
+            Some(id) => self.memo.ctx.distance(self.b, start, id).is_some(),
+            None => window_distance(self.b, start, words, false).is_some(),
+        }
     }
 
     /// Bytes between the closest of `words` and `start`, if one occurs in
-    /// the [`CONTEXT_WINDOW`] bytes before `start` within the same field: the
+    /// the [`CONTEXT_WINDOW`](crate::context::CONTEXT_WINDOW) bytes before `start` within the same field: the
     /// search stops at a line break (unless only blanks follow it), at `;`,
     /// and at the end of a previous quoted value (`",` or `',`).
     pub fn context_distance(&self, start: usize, words: &Words) -> Option<usize> {
-        self.find_context(start, words, true)
-    }
-
-    /// The first (or, with `closest`, the closest) context word's distance.
-    fn find_context(&self, start: usize, words: &Words, closest: bool) -> Option<usize> {
-        let mut lo = start.saturating_sub(CONTEXT_WINDOW);
-        let mut content = false;
-        let mut j = start;
-        while j > lo {
-            j -= 1;
-            let c = self.b.get(j).copied().unwrap_or(b' ');
-            let field_break = match c {
-                b'\n' => content,
-                b';' => true,
-                b',' => matches!(self.prev(j), Some(b'"' | b'\'')),
-                _ => false,
-            };
-            if field_break {
-                lo = j + 1;
-                break;
-            }
-            content |= !c.is_ascii_whitespace();
+        match words.id {
+            Some(id) => self.memo.ctx.distance(self.b, start, id),
+            None => window_distance(self.b, start, words, true),
         }
-        let window = self.slice(lo, start);
-        let mut best = None;
-        let mut prev_is_word = false;
-        for (i, &c) in window.iter().enumerate() {
-            let is_word = is_word_byte(c);
-            if is_word && !prev_is_word {
-                let mut bits = words.first.get(usize::from(c.to_ascii_lowercase())).copied().unwrap_or(0);
-                while bits != 0 {
-                    let k = bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    let (Some(w), Some(rest)) = (words.list.get(k), window.get(i..)) else { continue };
-                    if starts_with_words(rest, w.0) {
-                        let next = rest.get(w.0.len()).copied();
-                        if w.1 || next.is_none_or(|n| !is_word_byte(n)) {
-                            best = Some(window.len() - i - w.0.len());
-                            if !closest {
-                                return best;
-                            }
-                        }
-                    }
-                }
-            }
-            prev_is_word = is_word;
-        }
-        best
-    }
-}
-
-/// A list of context words (at most 32) indexed by first byte.
-pub(crate) struct Words {
-    list: &'static [Ctx],
-    first: [u32; 256],
-}
-
-impl Words {
-    /// Indexes `list` (lower-case words) by first byte.
-    pub const fn new(list: &'static [Ctx]) -> Words {
-        let mut first = [0u32; 256];
-        let mut k = 0;
-        while k < list.len() && k < 32 {
-            first[list[k].0[0] as usize] |= 1 << k;
-            k += 1;
-        }
-        Words { list, first }
     }
 }
 
@@ -145,25 +116,6 @@ impl Words {
 #[inline]
 pub(crate) fn starts_with_ci(hay: &[u8], lower: &[u8]) -> bool {
     hay.len() >= lower.len() && hay.iter().zip(lower).all(|(h, l)| h.to_ascii_lowercase() == *l)
-}
-
-/// Like [`starts_with_ci`], and a space in `lower` also matches `_` or `-`
-/// (`social_insurance_number`, `NHS-number`).
-#[inline]
-fn starts_with_words(hay: &[u8], lower: &[u8]) -> bool {
-    hay.len() >= lower.len()
-        && hay.iter().zip(lower).all(|(h, l)| h.to_ascii_lowercase() == *l || (*l == b' ' && matches!(h, b'_' | b'-')))
-}
-
-/// How far before an entity its context word may be.
-pub(crate) const CONTEXT_WINDOW: usize = 48;
-
-/// A context word: lowercase bytes, and whether longer words starting with it count.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ctx(pub &'static [u8], pub bool);
-
-fn is_word_byte(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c >= 0x80
 }
 
 /// ASCII letter or digit.
@@ -314,24 +266,25 @@ pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Ctx;
 
     #[test]
     fn context_words_need_a_left_boundary() {
         const SIN: Words = Words::new(&[Ctx(b"sin", false)]);
         const TEL_PREFIX: Words = Words::new(&[Ctx(b"tel", true)]);
         const TEL: Words = Words::new(&[Ctx(b"tel", false)]);
-        let sc = Scan { b: b"using 123", fin: true };
+        let sc = Scan { b: b"using 123", fin: true, memo: &Memo::default() };
         assert!(!sc.has_context(6, &SIN));
-        let sc = Scan { b: b"SIN: 123", fin: true };
+        let sc = Scan { b: b"SIN: 123", fin: true, memo: &Memo::default() };
         assert!(sc.has_context(5, &SIN));
-        let sc = Scan { b: b"telephone 1", fin: true };
+        let sc = Scan { b: b"telephone 1", fin: true, memo: &Memo::default() };
         assert!(sc.has_context(10, &TEL_PREFIX));
         assert!(!sc.has_context(10, &TEL));
-        let sc = Scan { b: b"tel: 1\nref 2, \"x\", 3; 4", fin: true };
+        let sc = Scan { b: b"tel: 1\nref 2, \"x\", 3; 4", fin: true, memo: &Memo::default() };
         assert_eq!(sc.context_distance(5, &TEL), Some(2));
         assert!(!sc.has_context(11, &TEL), "other line");
         assert!(!sc.has_context(17, &TEL));
-        let sc = Scan { b: b"Tel:\n  5", fin: true };
+        let sc = Scan { b: b"Tel:\n  5", fin: true, memo: &Memo::default() };
         assert!(sc.has_context(7, &TEL), "label on the line above");
     }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::json::{rewrite_strings, Seg};
-use crate::stream::TextStream;
+use crate::stream::{merge_counts, TextStream};
 use event::{Event, LineSplitter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,6 +41,7 @@ pub struct SseRewriter<T: TextStream> {
     lines: LineSplitter,
     event: Event,
     open: BTreeMap<(Format, u64), Open<T>>,
+    closed_counts: BTreeMap<String, u32>,
 }
 
 impl<T: TextStream> std::fmt::Debug for SseRewriter<T> {
@@ -57,7 +58,18 @@ impl<T: TextStream> SseRewriter<T> {
             lines: LineSplitter::default(),
             event: Event::default(),
             open: BTreeMap::new(),
+            closed_counts: BTreeMap::new(),
         }
+    }
+
+    /// Entities replaced so far in all choices and content blocks, per entity
+    /// name (for recordings: counts only, never values).
+    pub fn counts(&self) -> BTreeMap<String, u32> {
+        let mut c = self.closed_counts.clone();
+        for open in self.open.values() {
+            merge_counts(&mut c, open.stream.counts());
+        }
+        c
     }
 
     /// Feeds the next piece of the body; returns the bytes ready to send.
@@ -190,7 +202,9 @@ impl<T: TextStream> SseRewriter<T> {
         let mut out = open.stream.push(content);
         if finished {
             out.push_str(&open.stream.finish());
-            self.open.remove(&key);
+            if let Some(done) = self.open.remove(&key) {
+                merge_counts(&mut self.closed_counts, done.stream.counts());
+            }
         }
         out
     }
@@ -201,6 +215,7 @@ impl<T: TextStream> SseRewriter<T> {
         for key in keys {
             let Some(mut open) = self.open.remove(&key) else { continue };
             let rest = open.stream.finish();
+            merge_counts(&mut self.closed_counts, open.stream.counts());
             if rest.is_empty() {
                 continue;
             }

@@ -19,6 +19,17 @@ pub trait TextStream {
     fn push(&mut self, piece: &str) -> String;
     /// Ends the text and returns everything still held back.
     fn finish(&mut self) -> String;
+    /// Entities replaced so far, per entity name (none for streams that do not mask).
+    fn counts(&self) -> BTreeMap<String, u32> {
+        BTreeMap::new()
+    }
+}
+
+/// Adds `b` into `a`.
+pub(crate) fn merge_counts(a: &mut BTreeMap<String, u32>, b: BTreeMap<String, u32>) {
+    for (k, v) in b {
+        *a.entry(k).or_insert(0) += v;
+    }
 }
 
 /// Two transformations one after the other, e.g. mask then restore.
@@ -33,6 +44,12 @@ impl<A: TextStream, B: TextStream> TextStream for (A, B) {
         let mut out = self.1.push(&mid);
         out.push_str(&self.1.finish());
         out
+    }
+
+    fn counts(&self) -> BTreeMap<String, u32> {
+        let mut c = self.0.counts();
+        merge_counts(&mut c, self.1.counts());
+        c
     }
 }
 
@@ -128,5 +145,9 @@ impl TextStream for StreamMasker {
 
     fn finish(&mut self) -> String {
         self.step(true)
+    }
+
+    fn counts(&self) -> BTreeMap<String, u32> {
+        StreamMasker::counts(self)
     }
 }

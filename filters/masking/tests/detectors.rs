@@ -381,3 +381,24 @@ fn counts_never_carry_values() {
     assert_eq!(masked.counts["email"], 2);
     assert_eq!(masked.counts["credit_card"], 1);
 }
+
+#[test]
+fn adversarial_inputs_stay_fast() {
+    let m = Masker::new();
+    let inputs = [
+        "eyJ-".repeat(50_000),
+        "-----BEGIN RSA PRIVATE KEY-----\n".repeat(2_000),
+        "a@".repeat(50_000),
+        "password=".repeat(20_000),
+        "1 ".repeat(100_000),
+        "4111 ".repeat(40_000),
+        "::".repeat(50_000),
+        "AKIA".repeat(50_000),
+    ];
+    for input in &inputs {
+        let started = std::time::Instant::now();
+        let _ = m.mask(input);
+        // Generous bound for debug builds on a busy machine.
+        assert!(started.elapsed().as_secs() < 10, "{:?}… took {:?}", &input[..20], started.elapsed());
+    }
+}

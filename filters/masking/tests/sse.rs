@@ -121,6 +121,19 @@ fn entity_split_across_chat_deltas_is_masked() {
 }
 
 #[test]
+fn counts_cover_every_choice() {
+    let m = Arc::new(Masker::new());
+    let mut r = rewriter(&m);
+    let body =
+        [chat_event(0, Some("a@b.io c@d.io"), None), chat_event(1, Some("4111111111111111"), Some("stop"))].concat();
+    r.push(body.as_bytes());
+    r.finish();
+    let counts = r.counts();
+    assert_eq!(counts["email"], 2);
+    assert_eq!(counts["credit_card"], 1);
+}
+
+#[test]
 fn held_text_goes_out_before_the_finish_event() {
     let m = Arc::new(Masker::new());
     // The stream ends on a possible entity start: it is released in an extra

@@ -26,5 +26,6 @@ pub use error_body::{ErrorBody, ErrorDetail};
 pub use policy::Policy;
 pub use validation::{Problem, ValidationReport};
 
+pub mod guard;
 pub mod identity;
 pub mod masking;

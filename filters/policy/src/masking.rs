@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::SecretValue;
 use crate::validation::ValidationReport;
 
 /// Names of the built-in detectors, as used for keys of
@@ -105,6 +106,11 @@ pub struct MaskingPolicy {
     /// filter resolves it; the key itself never appears in a policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hmac_key_ref: Option<String>,
+    /// The HMAC key itself, resolved from `hmac_key_ref`: filled in by the
+    /// control plane in the bundles it serves to filters, never written by hand
+    /// (the control plane replaces whatever a document holds here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac_key: Option<SecretValue>,
 }
 
 fn yes() -> bool {
@@ -128,6 +134,7 @@ impl Default for MaskingPolicy {
             max_body_bytes: default_max_body_bytes(),
             over_limit: OverLimit::Block,
             hmac_key_ref: None,
+            hmac_key: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::guard::GuardPolicy;
 use crate::identity::IdentityPolicy;
 use crate::masking::MaskingPolicy;
 use crate::validation::ValidationReport;
@@ -25,12 +26,16 @@ pub struct Policy {
     /// What the gateway masks in responses (and, where asked, in prompts).
     #[serde(default)]
     pub masking: MaskingPolicy,
+    /// Which risky requests (destructive commands, prompt injection, secret exfiltration...)
+    /// are logged, blocked or held for human approval, per target.
+    #[serde(default)]
+    pub guard: GuardPolicy,
 }
 
 impl Policy {
     /// A policy with only a name: no identity section and default masking.
     pub fn named(name: impl Into<String>) -> Self {
-        Self { name: name.into(), description: String::new(), identity: IdentityPolicy::default(), masking: MaskingPolicy::default() }
+        Self { name: name.into(), description: String::new(), identity: IdentityPolicy::default(), masking: MaskingPolicy::default(), guard: GuardPolicy::default() }
     }
 
     /// Checks the document and collects every problem, not just the first.
@@ -49,6 +54,7 @@ impl Policy {
         }
         self.identity.validate(&mut report);
         self.masking.validate(&mut report, "masking");
+        self.guard.validate(&self.identity, &mut report);
         report.into_result()
     }
 }

@@ -4,33 +4,17 @@
 //! A run is digits with single separators (space, `-` or `.`) between them,
 //! read from a token start. Kinds are decided from the run's digits and group
 //! shape; ambiguous bare numbers additionally need a context word shortly
-//! before them (see [`crate::scan::CONTEXT_WINDOW`]).
+//! before them (see [`crate::context::CONTEXT_WINDOW`]).
 
 use crate::checksum;
 use crate::entity::EntityKind;
-use crate::scan::{is_alnum, Ctx, Scan, Sink, Step, Words};
+use crate::context::{AADHAAR_CTX, ABA_CTX, BSN_CTX, ITIN_CTX, NHS_CTX, PESEL_CTX, SIN_CTX, SSN_CTX};
+use crate::scan::{is_alnum, Hold, RunMemo, Scan, Sink, Step, Words};
 
 const MAX_DIGITS: usize = 32;
 const MAX_GROUPS: usize = 16;
 
-const SSN_CTX: Words =
-    Words::new(&[Ctx(b"ssn", true), Ctx(b"social security", true), Ctx(b"ss#", false), Ctx(b"soc sec", true)]);
-const ITIN_CTX: Words = Words::new(&[Ctx(b"itin", true), Ctx(b"taxpayer", true), Ctx(b"tin", false)]);
-const ABA_CTX: Words =
-    Words::new(&[Ctx(b"routing", true), Ctx(b"aba", false), Ctx(b"rtn", false), Ctx(b"transit", true)]);
-const SIN_CTX: Words = Words::new(&[
-    Ctx(b"sin", false),
-    Ctx(b"social insurance", true),
-    Ctx(b"nas", false),
-    Ctx(b"assurance sociale", true),
-]);
-const NHS_CTX: Words = Words::new(&[Ctx(b"nhs", false), Ctx(b"health service", true)]);
-const AADHAAR_CTX: Words =
-    Words::new(&[Ctx(b"aadhaar", true), Ctx(b"aadhar", true), Ctx(b"uidai", true), Ctx(b"uid", false)]);
-const BSN_CTX: Words = Words::new(&[Ctx(b"bsn", false), Ctx(b"burgerservicenummer", true), Ctx(b"sofi", true)]);
-const PESEL_CTX: Words = Words::new(&[Ctx(b"pesel", true)]);
-
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Run {
     d: [u8; MAX_DIGITS],
     n: usize,
@@ -73,6 +57,7 @@ impl Run {
 /// letter or digit, or after `-`/`.` that follows a digit), `Some(true)` at
 /// the start of a maximal run, `Some(false)` after a space inside a longer
 /// run, where only a payment card may start (`ref 12 4111 1111 1111 1111`).
+#[inline(never)]
 fn run_start(sc: &Scan<'_>, s: usize) -> Option<bool> {
     let after_digit = || s.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit);
     match sc.prev(s) {
@@ -84,14 +69,27 @@ fn run_start(sc: &Scan<'_>, s: usize) -> Option<bool> {
     }
 }
 
-fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, crate::scan::Hold> {
+/// Reads the run of digit groups at `s` into `r`; returns its end.
+#[inline(never)]
+fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, Hold> {
     let b = sc.b;
-    let more = |i: usize| if i >= b.len() && !sc.fin { Err(crate::scan::Hold(s)) } else { Ok(()) };
+    let len = b.len();
     let mut i = s;
+    let mut n = 0usize;
+    let mut ng = 0usize;
     loop {
+        // One group: at most `room` digits are kept, one more is an overflow.
+        let room = MAX_DIGITS - n;
         let g0 = i;
-        let room = MAX_DIGITS - r.n;
-        while i - g0 <= room && b.get(i).is_some_and(u8::is_ascii_digit) {
+        let limit = (g0 + room + 1).min(len);
+        while i < limit {
+            let v = b.get(i).map_or(10, |c| c.wrapping_sub(b'0'));
+            if v > 9 {
+                break;
+            }
+            if let Some(slot) = r.d.get_mut(n + (i - g0)) {
+                *slot = v;
+            }
             i += 1;
         }
         let g = i - g0;
@@ -99,43 +97,72 @@ fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, crate::scan::Hold
             r.overflow = true;
             break;
         }
-        more(i)?;
-        if let (Some(slots), Some(digits)) = (r.d.get_mut(r.n..r.n + g), b.get(g0..i)) {
-            for (slot, c) in slots.iter_mut().zip(digits) {
-                *slot = c - b'0';
-            }
+        if i >= len && !sc.fin {
+            return Err(Hold(s));
         }
-        r.n += g;
-        if let (Some(sz), Some(e), Some(da)) = (r.size.get_mut(r.ng), r.end.get_mut(r.ng), r.digits_at.get_mut(r.ng)) {
+        n += g;
+        if let (Some(sz), Some(e), Some(da)) = (r.size.get_mut(ng), r.end.get_mut(ng), r.digits_at.get_mut(ng)) {
             *sz = g as u8;
             *e = u16::try_from(i - s).unwrap_or(u16::MAX);
-            *da = r.n as u8;
+            *da = n as u8;
         }
-        r.ng += 1;
+        ng += 1;
         let sep = match b.get(i) {
             Some(&c @ (b' ' | b'-' | b'.')) => c,
             _ => break,
         };
-        more(i + 1)?;
-        if !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            break;
+        match b.get(i + 1) {
+            Some(c) if c.is_ascii_digit() => {}
+            None if !sc.fin => return Err(Hold(s)),
+            _ => break,
         }
-        if r.ng >= MAX_GROUPS {
+        if ng >= MAX_GROUPS {
             r.overflow = true;
             break;
         }
-        if let Some(slot) = r.sep.get_mut(r.ng - 1) {
+        if let Some(slot) = r.sep.get_mut(ng - 1) {
             *slot = sep;
         }
         i += 1;
     }
-    Ok(r.end_at(r.ng.saturating_sub(1), s))
+    r.n = n;
+    r.ng = ng;
+    Ok(r.end_at(ng.saturating_sub(1), s))
+}
+
+/// Whether the run at `s` is a lone group of fewer than eight digits that
+/// ends the token (`123 `, `42.`, `7,`): no digit-run kind applies to it
+/// (cards need 13 digits, national IDs 9, a NIF 8, an IPv4 four groups).
+/// `Err` when that depends on bytes that have not arrived, as in [`read`].
+#[inline(never)]
+fn short_lone_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
+    let b = sc.b;
+    let mut i = s;
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        if i - s >= 8 {
+            return Ok(false);
+        }
+    }
+    match b.get(i) {
+        None if !sc.fin => Err(Hold(s)),
+        Some(b' ' | b'-' | b'.') => match b.get(i + 1) {
+            None if !sc.fin => Err(Hold(s)),
+            Some(c) => Ok(!c.is_ascii_digit()),
+            None => Ok(true),
+        },
+        _ => Ok(true),
+    }
 }
 
 /// Digit-run detectors at token start `s` (a digit).
 pub(crate) fn run(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     let Some(maximal) = run_start(sc, s) else { return Ok(()) };
-    if !maximal && !sc.b.get(s).is_some_and(|c| (b'2'..=b'6').contains(c)) {
+    if !maximal {
+        if !sc.b.get(s).is_some_and(|c| (b'2'..=b'6').contains(c)) || too_short_for_a_card(sc, s) {
+            return Ok(());
+        }
+    } else if short_lone_group(sc, s)? {
         return Ok(());
     }
     let mut r = Run::default();
@@ -147,6 +174,7 @@ pub(crate) fn run(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     if r.overflow {
         return Ok(());
     }
+    remember(sc, &r, s);
     let after = sc.at(end, s)?;
     if !maximal {
         if !after.is_some_and(is_alnum) {
@@ -166,6 +194,41 @@ pub(crate) fn run(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     Ok(())
 }
 
+/// Records a run that was read completely, for [`too_short_for_a_card`].
+fn remember(sc: &Scan<'_>, r: &Run, s: usize) {
+    sc.memo.run.set(RunMemo {
+        start: s,
+        ng: r.ng as u8,
+        n: r.n as u8,
+        end: r.end,
+        digits_at: r.digits_at,
+    });
+}
+
+/// Whether `s`, a group start after a space inside the last run read
+/// completely, leaves fewer than 13 digits to its end. Reading from `s`
+/// would then find the same groups (it cannot overflow where the whole run
+/// did not, nor wait for bytes the whole run did not wait for) and no card.
+fn too_short_for_a_card(sc: &Scan<'_>, s: usize) -> bool {
+    let m = sc.memo.run.get();
+    if m.ng < 2 || s <= m.start {
+        return false;
+    }
+    let ng = usize::from(m.ng);
+    for k in 0..ng - 1 {
+        let (Some(&e), Some(&da)) = (m.end.get(k), m.digits_at.get(k)) else { return false };
+        let group_start = m.start + usize::from(e) + 1;
+        if group_start == s {
+            return m.n - da < 13;
+        }
+        if group_start > s {
+            return false;
+        }
+    }
+    false
+}
+
+#[inline(never)]
 fn whole_run(sc: &Scan<'_>, r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) {
     let d = r.digits();
     let sep = r.uniform_sep();
@@ -246,6 +309,7 @@ fn whole_card(r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) {
 /// Card numbers that end at a group boundary inside a longer run
 /// (`4111 1111 1111 1111 2025`): one compact group, or groups of 3 to 6 with
 /// the same separator throughout.
+#[inline(never)]
 fn card_prefixes(r: &Run, s: usize, sink: &mut Sink<'_>) {
     if !sink.wants(EntityKind::CreditCard) || r.ng < 2 {
         return;
@@ -284,6 +348,7 @@ fn card_prefixes(r: &Run, s: usize, sink: &mut Sink<'_>) {
     }
 }
 
+#[inline(never)]
 fn ipv4_octets(sc: &Scan<'_>, s: usize, end: usize) -> bool {
     sc.slice(s, end).split(|&c| c == b'.').all(|oct| {
         !oct.is_empty()

@@ -2,35 +2,8 @@
 //! `(415) 555-0123` or `020 7946 0958` only after a context word.
 
 use crate::entity::EntityKind;
-use crate::scan::{is_alnum, Ctx, Hold, Scan, Sink, Step, Words};
-
-const PHONE_CTX: Words = Words::new(&[
-    Ctx(b"phone", true),
-    Ctx(b"tel", true),
-    Ctx(b"t\xc3\xa9l", true),
-    Ctx(b"t\xc3\x89l", true),
-    Ctx(b"call", true),
-    Ctx(b"mobi", true),
-    Ctx(b"cell", true),
-    Ctx(b"fax", true),
-    Ctx(b"whatsapp", true),
-    Ctx(b"sms", false),
-    Ctx(b"text me", false),
-    Ctx(b"contact", true),
-    Ctx(b"kontakt", true),
-    Ctx(b"handy", false),
-    Ctx(b"movil", true),
-    Ctx(b"m\xc3\xb3vil", true),
-    Ctx(b"portable", true),
-    Ctx(b"numer", true),
-    Ctx(b"nummer", true),
-    Ctx(b"kom\xc3\xb3rk", true),
-    Ctx(b"ring", true),
-    Ctx(b"dial", true),
-    Ctx(b"reach", true),
-    Ctx(b"landline", true),
-    Ctx(b"hotline", true),
-]);
+use crate::context::PHONE_CTX;
+use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
 
 const MAX_BYTES: usize = 32;
 const MAX_GROUPS: usize = 8;
@@ -136,6 +109,9 @@ pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
         }
         _ => {}
     }
+    if lone_short_group(sc, s)? {
+        return Ok(());
+    }
     let Some(sh) = shape(sc, s, s)? else { return Ok(()) };
     if !(7..=12).contains(&sh.digits) {
         return Ok(());
@@ -147,4 +123,28 @@ pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     }
     sink.push(EntityKind::Phone, s, sh.end);
     Ok(())
+}
+
+/// Whether [`shape`] at the digit `s` would read one group of fewer than
+/// seven digits and stop (`123 `, `42.`): too short for a national number.
+/// `Err` when [`shape`] would wait for more bytes.
+#[inline]
+fn lone_short_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
+    let b = sc.b;
+    let g = b.get(s..).unwrap_or(&[]).iter().take(7).take_while(|c| c.is_ascii_digit()).count();
+    if g == 0 || g >= 7 {
+        return Ok(false);
+    }
+    let i = s + g;
+    match b.get(i) {
+        None if !sc.fin => Err(Hold(s)),
+        None => Ok(true),
+        Some(b' ' | b'-' | b'.') => match b.get(i + 1) {
+            None if !sc.fin => Err(Hold(s)),
+            None => Ok(true),
+            Some(&c) => Ok(!(c.is_ascii_digit() || c == b'(')),
+        },
+        Some(b'(') => Ok(false),
+        Some(_) => Ok(true),
+    }
 }

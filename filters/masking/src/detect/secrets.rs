@@ -177,7 +177,12 @@ fn is_b64url(c: u8) -> bool {
 /// JSON Web Token at a token start `s` (`eyJ`): three base64url segments,
 /// the first decoding to a JSON object with `alg`.
 pub(crate) fn jwt(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
-    if !sink.wants(EntityKind::Jwt) || sc.at(s + 1, s)? != Some(b'y') || sc.at(s + 2, s)? != Some(b'J') {
+    // Inside a longer base64url run (`...-eyJ`) is not a start: this also keeps
+    // the scan linear on adversarial input such as `eyJ-eyJ-eyJ-...`.
+    if !sink.wants(EntityKind::Jwt) || matches!(sc.prev(s), Some(b'-' | b'_')) {
+        return Ok(());
+    }
+    if sc.at(s + 1, s)? != Some(b'y') || sc.at(s + 2, s)? != Some(b'J') {
         return Ok(());
     }
     let mut dots = [0usize; 2];

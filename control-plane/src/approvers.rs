@@ -1,0 +1,55 @@
+//! Who is calling the approvals API: OIDC access tokens checked against the identity
+//! providers of the policy in force.
+//!
+//! The verifier is `portcullis-identity`'s [`Authenticator`], the one the filters run,
+//! built from the bundle the filters get (with the keys the control plane fetched and
+//! the `oct` secrets it resolved), so a token is accepted here exactly when the
+//! gateway would accept it. It is rebuilt when the bundle's ETag changes and keeps its
+//! cache of verified tokens in between. API keys are not accepted: approvers are people.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use portcullis_identity::{Authenticator, Identity};
+use portcullis_policy::PolicyBundle;
+
+use crate::bundle::BundleService;
+use crate::error::ApiError;
+
+/// Verifies approvers' tokens. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ApproverAuth {
+    cache: Arc<Mutex<Option<Cached>>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    etag: String,
+    authenticator: Authenticator,
+}
+
+impl ApproverAuth {
+    /// The identity `token` proves under the policy in force.
+    pub async fn authenticate(&self, bundles: &BundleService, token: &str) -> Result<Identity, ApiError> {
+        let bundle = bundles.current().await?.ok_or_else(|| {
+            ApiError::Unavailable("no policy has been applied yet: approvers sign in with the policy's identity providers".into())
+        })?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut cache = self.lock();
+        let cached = match cache.take() {
+            Some(cached) if cached.etag == bundle.etag => cached,
+            _ => {
+                let parsed: PolicyBundle = serde_json::from_slice(&bundle.body).context("the bundle being served does not parse")?;
+                let authenticator = Authenticator::new(&parsed.policy.identity).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Cached { etag: bundle.etag.clone(), authenticator }
+            }
+        };
+        let cached = cache.insert(cached);
+        cached.authenticator.authenticate_token(token, now).map_err(|e| ApiError::InvalidToken(e.message))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Cached>> {
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

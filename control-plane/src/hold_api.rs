@@ -1,0 +1,405 @@
+//! Bodies of the hold and approval API: what filters send when they hold a request
+//! (`/v1/filter/holds`), what approvers read and send (`/v1/holds...`), and the
+//! events of the live feed. Times are RFC 3339 UTC with milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// Who sent a held request, as the filter established it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldIdentity {
+    /// The subject (`sub`, or the API key's subject).
+    pub subject: String,
+    /// Their groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The client the token names, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The identity provider's name (or `api-key`).
+    pub provider: String,
+}
+
+/// One detection rule the held request matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchedRule {
+    /// The rule's name: what just-in-time grants are given for.
+    pub rule: String,
+    /// The rule pack it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<String>,
+    /// What the rule says about the match, for the approver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Body of `POST /v1/filter/holds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHoldRequest {
+    /// Who sent the request.
+    pub identity: HoldIdentity,
+    /// The policy target it was for.
+    pub target: String,
+    /// The rules it matched (at least one).
+    pub rules: Vec<MatchedRule>,
+    /// The part of the prompt that matched, already masked by the filter. The control
+    /// plane scrubs it of secrets again and keeps at most 4000 characters.
+    #[serde(default)]
+    pub excerpt: String,
+    /// Why the filter held it, for the approver.
+    #[serde(default)]
+    pub reason: String,
+    /// HTTP method of the held request.
+    pub method: String,
+    /// Path of the held request.
+    pub path: String,
+    /// The model asked for, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// How long the hold may wait for a decision; `--hold-ttl-secs` when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
+    /// SHA-256 of the held body, 64 hex digits: a retry of the same request finds the
+    /// pending hold instead of making another.
+    pub request_digest: String,
+}
+
+/// Where a hold stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldStatus {
+    /// Waiting for approvers.
+    Pending,
+    /// Approved: the filter lets the request through.
+    Approved,
+    /// Denied: the filter refuses the request.
+    Denied,
+    /// Nobody decided in time: the filter refuses the request.
+    Expired,
+}
+
+impl HoldStatus {
+    /// The name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// The status called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "expired" => Self::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Answer to `POST /v1/filter/holds`: `201` for a new pending hold; `200` for a hold
+/// approved at once by a just-in-time grant, or for the pending hold of the same
+/// request (same subject, provider, target and `request_digest`) made earlier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateHoldResponse {
+    /// The hold's id, for `GET /v1/filter/holds/{id}`.
+    pub id: String,
+    /// `pending`, or `approved` when a grant covered it.
+    pub status: HoldStatus,
+    /// When a pending hold expires.
+    pub expires_at: String,
+    /// For a pending hold: how long to wait before polling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_after_ms: Option<u64>,
+    /// For a hold approved by a grant: the grant (the one ending first, when several
+    /// rules were covered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantInfo>,
+}
+
+/// A just-in-time grant: holds of `subject` for `rule` are approved without a human
+/// until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantInfo {
+    /// The grant's id.
+    pub id: String,
+    /// Whom it covers.
+    pub subject: String,
+    /// Their identity provider.
+    pub provider: String,
+    /// The rule it covers.
+    pub rule: String,
+    /// The hold whose approval created it.
+    pub hold_id: String,
+    /// The approver(s) who granted it.
+    pub granted_by: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it ends.
+    pub expires_at: String,
+}
+
+/// Answer to `GET /v1/filter/holds/{id}`: what the filter acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldStatusResponse {
+    /// The hold's id.
+    pub id: String,
+    /// Where it stands.
+    pub status: HoldStatus,
+    /// Who decided: approver subjects (comma-separated), or `portcullis` for expiry.
+    pub decided_by: Option<String>,
+    /// The decision's reason.
+    pub reason: Option<String>,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+    /// When it expires (or expired) if nobody decides.
+    pub expires_at: String,
+}
+
+/// One hold in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldSummary {
+    /// The hold's id.
+    pub id: String,
+    /// Where it stands.
+    pub status: HoldStatus,
+    /// Who sent the request.
+    pub subject: String,
+    /// The target it was for.
+    pub target: String,
+    /// Names of the rules it matched.
+    pub rules: Vec<String>,
+    /// Why the filter held it.
+    pub reason: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Model, when known.
+    pub model: Option<String>,
+    /// When it was held.
+    pub created_at: String,
+    /// When it expires (or expired) if nobody decides.
+    pub expires_at: String,
+    /// Milliseconds left before it expires, at the time of the answer (0 once past).
+    pub expires_in_ms: u64,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// Approvals received so far.
+    pub approvals: u32,
+}
+
+/// Answer to `GET /v1/holds` and `GET /v1/holds/mine`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldList {
+    /// Newest first.
+    pub holds: Vec<HoldSummary>,
+}
+
+/// An approver's vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Approve.
+    Approve,
+    /// Deny: one denial decides the hold.
+    Deny,
+}
+
+impl Decision {
+    /// The name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+/// One approver's vote on a hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionInfo {
+    /// The approver's subject.
+    pub approver: String,
+    /// Their identity provider.
+    pub provider: String,
+    /// Their groups when they voted.
+    pub groups: Vec<String>,
+    /// The vote.
+    pub decision: Decision,
+    /// Why.
+    pub reason: Option<String>,
+    /// Grant asked for with an approval, in minutes.
+    pub grant_minutes: Option<u32>,
+    /// When.
+    pub decided_at: String,
+}
+
+/// How far a hold is from approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumState {
+    /// Distinct approvers needed.
+    pub required: u32,
+    /// Groups of which at least one approver must be a member.
+    pub groups: Vec<String>,
+    /// Approvals so far.
+    pub approvals: u32,
+    /// Groups of `groups` no approver so far belongs to.
+    pub missing_groups: Vec<String>,
+}
+
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A filter held a request.
+    Created,
+    /// An approver approved (the hold may still need more approvals).
+    Approval,
+    /// An approver denied.
+    Denial,
+    /// The hold was approved: by quorum, or by a grant.
+    Approved,
+    /// The hold was denied.
+    Denied,
+    /// Nobody decided in time.
+    Expired,
+    /// An approval created a just-in-time grant.
+    GrantCreated,
+    /// A grant approved the hold without a human.
+    GrantUsed,
+}
+
+impl EventKind {
+    /// The name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Approval => "approval",
+            Self::Denial => "denial",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::GrantCreated => "grant_created",
+            Self::GrantUsed => "grant_used",
+        }
+    }
+
+    /// The kind called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "created" => Self::Created,
+            "approval" => Self::Approval,
+            "denial" => Self::Denial,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "expired" => Self::Expired,
+            "grant_created" => Self::GrantCreated,
+            "grant_used" => Self::GrantUsed,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of a hold's audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldEventInfo {
+    /// Position in the trail of all holds.
+    pub seq: i64,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it: requester, approver, `grant:<id>`, or `portcullis`.
+    pub actor: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// When.
+    pub at: String,
+    /// More, such as the grant's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Answer to `GET /v1/holds/{id}` and to decisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldDetail {
+    /// The hold's id.
+    pub id: String,
+    /// Where it stands.
+    pub status: HoldStatus,
+    /// Who sent the request.
+    pub identity: HoldIdentity,
+    /// The target it was for.
+    pub target: String,
+    /// The rules it matched.
+    pub rules: Vec<MatchedRule>,
+    /// The matching part of the prompt, masked.
+    pub excerpt: String,
+    /// Why the filter held it.
+    pub reason: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Model, when known.
+    pub model: Option<String>,
+    /// SHA-256 of the held body.
+    pub request_digest: String,
+    /// When it was held.
+    pub created_at: String,
+    /// When it expires (or expired) if nobody decides.
+    pub expires_at: String,
+    /// Milliseconds left before it expires (0 once past).
+    pub expires_in_ms: u64,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// The decision's reason.
+    pub decision_reason: Option<String>,
+    /// Approvals needed and received.
+    pub quorum: QuorumState,
+    /// Votes so far, oldest first.
+    pub decisions: Vec<DecisionInfo>,
+    /// The audit trail, oldest first.
+    pub events: Vec<HoldEventInfo>,
+}
+
+/// Body of `POST /v1/holds/{id}/approve` and `/deny`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRequest {
+    /// Why; required when the control plane runs with `--require-reason`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// With an approval: also approve this identity's holds for the same rules for this
+    /// many minutes (at most `--max-grant-minutes`).
+    #[serde(default)]
+    pub grant_minutes: Option<u32>,
+}
+
+/// One change of a hold, as sent by `GET /v1/holds/events` (event type `hold`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldChange {
+    /// The hold's id.
+    pub id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Where the hold stands now.
+    pub status: HoldStatus,
+    /// Who sent the request.
+    pub subject: String,
+    /// The target it was for.
+    pub target: String,
+    /// Who caused the change.
+    pub actor: String,
+    /// When.
+    pub at: String,
+}

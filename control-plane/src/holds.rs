@@ -1,0 +1,579 @@
+//! Holds: requests a filter stopped until humans approve them.
+//!
+//! A filter that detects a risky prompt creates a hold ([`HoldService::create`]) and
+//! polls it, or long-polls it ([`HoldService::wait_status`]), until it is approved,
+//! denied or expired. Approvers vote ([`HoldService::decide`]) under the quorum rule of
+//! [`crate::approval`]; an approval may also create a just-in-time grant so that the
+//! same identity's holds for the same rules are approved at creation for a while.
+//! A background task expires pending holds at their `expires_at` (reads expire overdue
+//! holds too, so a late task never shows a stale `pending`).
+//!
+//! Every change is appended to the audit trail (`hold_events`), published to the live
+//! feed ([`crate::hold_feed`]) and, when configured, posted to the webhook
+//! ([`crate::webhook`]). Writes are serialized by one lock, each in one transaction.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use portcullis_identity::Identity;
+use portcullis_policy::ValidationReport;
+use serde_json::json;
+use sqlx::SqlitePool;
+use tokio::sync::{Mutex, Notify};
+
+use crate::approval::{self, ApprovalSettings, Outcome, Vote, MAX_HOLD_TTL};
+use crate::error::ApiError;
+use crate::hold_api::{
+    CreateHoldRequest, CreateHoldResponse, DecideRequest, Decision, EventKind, GrantInfo, HoldChange, HoldDetail, HoldList, HoldStatus,
+    HoldStatusResponse, HoldSummary, QuorumState,
+};
+use crate::hold_feed::HoldFeed;
+use crate::hold_store::{self, rfc3339, HoldFilter, HoldRow, NewDecision};
+use crate::scrub::Scrubber;
+use crate::webhook::{Notice, Webhook, WebhookSettings};
+
+/// How long filters are told to wait before their first poll.
+pub const POLL_AFTER_MS: u64 = 1000;
+
+/// Longest long-poll (`wait_ms`) of a filter.
+pub const MAX_WAIT: Duration = Duration::from_secs(25);
+
+/// Actor recorded for what the control plane does by itself (expiry).
+pub const SYSTEM_ACTOR: &str = "portcullis";
+
+/// Longest reason an approver may give, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// Holds, votes, grants and their notifications. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HoldService {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: SqlitePool,
+    settings: ApprovalSettings,
+    feed: HoldFeed,
+    webhook: Option<Webhook>,
+    scrubber: Scrubber,
+    write: Mutex<()>,
+    expiry_wake: Arc<Notify>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Lets the expiry task see that the service is gone.
+        self.expiry_wake.notify_one();
+    }
+}
+
+impl HoldService {
+    /// A service over a migrated `pool`. Within a Tokio runtime it also starts the
+    /// expiry task, which ends when the last clone of the service is dropped.
+    pub fn new(pool: SqlitePool, settings: ApprovalSettings, webhook: Option<WebhookSettings>) -> anyhow::Result<Self> {
+        let inner = Arc::new(Inner {
+            pool,
+            settings,
+            feed: HoldFeed::new(),
+            webhook: webhook.map(Webhook::new).transpose()?,
+            scrubber: Scrubber::new()?,
+            write: Mutex::new(()),
+            expiry_wake: Arc::new(Notify::new()),
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(run_expiry(Arc::downgrade(&inner), Arc::clone(&inner.expiry_wake)));
+        }
+        Ok(Self { inner })
+    }
+
+    /// The approval settings in force.
+    pub fn settings(&self) -> &ApprovalSettings {
+        &self.inner.settings
+    }
+
+    /// The live feed of changes.
+    pub fn feed(&self) -> &HoldFeed {
+        &self.inner.feed
+    }
+
+    /// Holds a request. Returns whether a new pending hold was made (`false` when a
+    /// grant approved it at once, or when the same request's pending hold was found).
+    pub async fn create(&self, request: CreateHoldRequest) -> Result<(bool, CreateHoldResponse), ApiError> {
+        validate_create(&request).map_err(ApiError::Invalid)?;
+        let scrubber = &self.inner.scrubber;
+        let mut rules = request.rules;
+        for rule in &mut rules {
+            rule.message = rule.message.as_deref().map(|m| scrubber.scrub(m));
+        }
+        let ttl = self.inner.settings.ttl(request.ttl_secs);
+        let _write = self.inner.write.lock().await;
+        let now = now_ms();
+        let mut hold = HoldRow {
+            id: new_id("hold")?,
+            status: HoldStatus::Pending,
+            identity: request.identity,
+            target: request.target,
+            rules,
+            excerpt: scrubber.excerpt(&request.excerpt),
+            reason: scrubber.scrub(&request.reason),
+            method: request.method,
+            path: request.path,
+            model: request.model,
+            request_digest: request.request_digest.to_ascii_lowercase(),
+            created_at: now,
+            expires_at: now.saturating_add(millis(ttl)),
+            decided_at: None,
+            decided_by: None,
+            decision_reason: None,
+            approvals: 0,
+        };
+        let mut tx = self.write_tx().await?;
+        if let Some(grants) = hold_store::covering_grants(&mut tx, &hold.identity, &hold.rule_names(), now).await? {
+            // The grant ending first bounds the window: report that one.
+            let Some(grant) = grants.iter().min_by(|a, b| a.expires_at.cmp(&b.expires_at)).cloned() else {
+                return Err(anyhow::anyhow!("a hold without rules passed validation").into());
+            };
+            let granted_by = grant.granted_by.clone();
+            let reason = format!("covered by just-in-time grant {} of {} (until {})", grant.id, granted_by, grant.expires_at);
+            hold.status = HoldStatus::Approved;
+            hold.decided_at = Some(now);
+            hold.decided_by = Some(granted_by.clone());
+            hold.decision_reason = Some(reason.clone());
+            hold_store::insert_hold(&mut tx, &hold).await?;
+            hold_store::insert_event(&mut tx, &hold.id, EventKind::Created, &hold.identity.subject, Some(&hold.reason), now, None).await?;
+            let ids: Vec<&str> = grants.iter().map(|g| g.id.as_str()).collect();
+            let detail = json!({"grant_ids": ids, "granted_by": granted_by, "rules": hold.rule_names()});
+            hold_store::insert_event(&mut tx, &hold.id, EventKind::GrantUsed, &format!("grant:{}", grant.id), None, now, Some(&detail)).await?;
+            hold_store::insert_event(&mut tx, &hold.id, EventKind::Approved, &granted_by, Some(&reason), now, None).await?;
+            tx.commit().await?;
+            tracing::info!(hold = %hold.id, subject = %hold.identity.subject, grant = %grant.id, "hold approved by a just-in-time grant");
+            self.announce(&hold, EventKind::GrantUsed, &granted_by, Some(&reason), true, now);
+            let response = CreateHoldResponse { id: hold.id, status: HoldStatus::Approved, expires_at: rfc3339(hold.expires_at), poll_after_ms: None, grant: Some(grant) };
+            return Ok((false, response));
+        }
+        if let Some(existing) = hold_store::pending_duplicate(&mut tx, &hold.identity, &hold.target, &hold.request_digest, now).await? {
+            tx.rollback().await?;
+            let response =
+                CreateHoldResponse { id: existing.id, status: HoldStatus::Pending, expires_at: rfc3339(existing.expires_at), poll_after_ms: Some(POLL_AFTER_MS), grant: None };
+            return Ok((false, response));
+        }
+        hold_store::insert_hold(&mut tx, &hold).await?;
+        hold_store::insert_event(&mut tx, &hold.id, EventKind::Created, &hold.identity.subject, Some(&hold.reason), now, None).await?;
+        tx.commit().await?;
+        self.inner.expiry_wake.notify_one();
+        tracing::info!(hold = %hold.id, subject = %hold.identity.subject, target = %hold.target, rules = ?hold.rule_names(), "request held for approval");
+        self.announce(&hold, EventKind::Created, &hold.identity.subject, None, false, now);
+        let response = CreateHoldResponse { id: hold.id, status: HoldStatus::Pending, expires_at: rfc3339(hold.expires_at), poll_after_ms: Some(POLL_AFTER_MS), grant: None };
+        Ok((true, response))
+    }
+
+    /// The hold called `id` as it stands (an overdue pending hold is expired first).
+    pub async fn get(&self, id: &str) -> Result<HoldRow, ApiError> {
+        let row = {
+            let mut conn = self.inner.pool.acquire().await?;
+            hold_store::get(&mut conn, id).await?
+        };
+        let row = row.ok_or_else(|| unknown_hold(id))?;
+        if row.status == HoldStatus::Pending && row.expires_at <= now_ms() {
+            self.expire_due().await?;
+            let mut conn = self.inner.pool.acquire().await?;
+            return hold_store::get(&mut conn, id).await?.ok_or_else(|| unknown_hold(id));
+        }
+        Ok(row)
+    }
+
+    /// What a filter polls. With a `wait`, a pending hold is answered when it is
+    /// decided or expires, or after `wait` (at most [`MAX_WAIT`]), whichever is first.
+    pub async fn wait_status(&self, id: &str, wait: Duration) -> Result<HoldStatusResponse, ApiError> {
+        let wait = wait.min(MAX_WAIT);
+        if wait.is_zero() {
+            return Ok(status_response(&self.get(id).await?));
+        }
+        let feed = &self.inner.feed;
+        let mut settled = feed.wait_for(id);
+        let result = async {
+            let row = self.get(id).await?;
+            if row.status != HoldStatus::Pending {
+                return Ok(row);
+            }
+            let until_expiry = Duration::from_millis(u64::try_from(row.expires_at.saturating_sub(now_ms())).unwrap_or(0) + 5);
+            tokio::select! {
+                _ = tokio::time::timeout(wait.min(until_expiry), settled.changed()) => {}
+                () = feed.closed() => {}
+            }
+            self.get(id).await
+        }
+        .await;
+        drop(settled);
+        feed.leave(id);
+        Ok(status_response(&result?))
+    }
+
+    /// Holds matching `filter`, newest first.
+    pub async fn list(&self, filter: &HoldFilter) -> Result<HoldList, ApiError> {
+        // Overdue holds are shown as expired, not as pending.
+        self.expire_due().await?;
+        let mut conn = self.inner.pool.acquire().await?;
+        let rows = hold_store::list(&mut conn, filter).await?;
+        let now = now_ms();
+        Ok(HoldList { holds: rows.iter().map(|row| summary(row, now)).collect() })
+    }
+
+    /// Everything about hold `id`: the request, the votes and the audit trail.
+    pub async fn detail(&self, id: &str) -> Result<HoldDetail, ApiError> {
+        let row = self.get(id).await?;
+        let mut conn = self.inner.pool.acquire().await?;
+        let decisions = hold_store::decisions(&mut conn, id).await?;
+        let events = hold_store::events(&mut conn, id).await?;
+        let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
+        let settings = &self.inner.settings;
+        let missing_groups = match approval::outcome(settings, &votes) {
+            Outcome::Pending { missing_groups, .. } => missing_groups,
+            Outcome::Approved | Outcome::Denied => Vec::new(),
+        };
+        let now = now_ms();
+        Ok(HoldDetail {
+            quorum: QuorumState { required: settings.quorum, groups: settings.quorum_groups.clone(), approvals: row.approvals, missing_groups },
+            id: row.id,
+            status: row.status,
+            identity: row.identity,
+            target: row.target,
+            rules: row.rules,
+            excerpt: row.excerpt,
+            reason: row.reason,
+            method: row.method,
+            path: row.path,
+            model: row.model,
+            request_digest: row.request_digest,
+            created_at: rfc3339(row.created_at),
+            expires_at: rfc3339(row.expires_at),
+            expires_in_ms: remaining(row.expires_at, now),
+            decided_at: row.decided_at.map(rfc3339),
+            decided_by: row.decided_by,
+            decision_reason: row.decision_reason,
+            decisions,
+            events,
+        })
+    }
+
+    /// Records `approver`'s vote on hold `id` and applies the quorum rule.
+    ///
+    /// Refused with 422 (reason missing when required, grant asked for with a denial or
+    /// out of range), 403 (the approver's own hold), 404, or 409 (the hold expired or is
+    /// decided, or this approver already voted).
+    pub async fn decide(&self, id: &str, approver: &Identity, decision: Decision, request: DecideRequest) -> Result<HoldDetail, ApiError> {
+        let settings = &self.inner.settings;
+        validate_decision(settings, decision, &request).map_err(ApiError::Invalid)?;
+        let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| self.inner.scrubber.scrub(r));
+        let mut expired = false;
+        let (hold, settled) = {
+            let _write = self.inner.write.lock().await;
+            let now = now_ms();
+            let mut tx = self.write_tx().await?;
+            let hold = hold_store::get(&mut tx, id).await?.ok_or_else(|| unknown_hold(id))?;
+            if hold.identity.subject == approver.subject {
+                return Err(ApiError::Forbidden("you cannot decide your own hold: another approver must".into()));
+            }
+            match hold.status {
+                HoldStatus::Pending if hold.expires_at <= now => expired = true,
+                HoldStatus::Pending => {}
+                HoldStatus::Expired => return Err(conflict_expired(&hold)),
+                HoldStatus::Approved | HoldStatus::Denied => {
+                    return Err(ApiError::Conflict { code: "already_decided", message: format!("hold {id} is already {}", hold.status.as_str()) })
+                }
+            }
+            if expired {
+                tx.rollback().await?;
+                (hold, None)
+            } else {
+                let vote = NewDecision {
+                    hold_id: id,
+                    approver: &approver.subject,
+                    provider: &approver.provider,
+                    groups: &approver.groups,
+                    decision,
+                    reason: reason.as_deref(),
+                    grant_minutes: request.grant_minutes,
+                    at: now,
+                };
+                if !hold_store::insert_decision(&mut tx, &vote).await? {
+                    return Err(ApiError::Conflict { code: "already_voted", message: format!("you already voted on hold {id}") });
+                }
+                let kind = if decision == Decision::Approve { EventKind::Approval } else { EventKind::Denial };
+                let detail = request.grant_minutes.map(|m| json!({"grant_minutes": m}));
+                hold_store::insert_event(&mut tx, id, kind, &approver.subject, reason.as_deref(), now, detail.as_ref()).await?;
+                let settled = self.settle_votes(&mut tx, &hold, &approver.subject, now).await?;
+                tx.commit().await?;
+                let hold = hold_store::get(&mut *self.inner.pool.acquire().await?, id).await?.ok_or_else(|| unknown_hold(id))?;
+                (hold, Some((kind, settled, now)))
+            }
+        };
+        if expired {
+            self.expire_due().await?;
+            return Err(conflict_expired(&hold));
+        }
+        if let Some((kind, settled, now)) = settled {
+            tracing::info!(hold = id, approver = %approver.subject, decision = decision.as_str(), "vote recorded");
+            match settled {
+                Some((outcome, by, reason)) => {
+                    // One message for the outcome; the feed gets the vote too.
+                    self.inner.feed.publish(change(&hold, kind, &approver.subject, now), false);
+                    self.announce(&hold, outcome, &by, reason.as_deref(), true, now);
+                }
+                None => self.announce(&hold, kind, &approver.subject, reason.as_deref(), false, now),
+            }
+        }
+        self.detail(id).await
+    }
+
+    /// Applies the quorum rule after a vote; settles the hold (and creates grants) when
+    /// it decides. Returns the outcome event, who decided and why.
+    async fn settle_votes(&self, conn: &mut sqlx::SqliteConnection, hold: &HoldRow, voter: &str, now: i64) -> anyhow::Result<Option<(EventKind, String, Option<String>)>> {
+        let decisions = hold_store::decisions(conn, &hold.id).await?;
+        let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
+        let (status, kind) = match approval::outcome(&self.inner.settings, &votes) {
+            Outcome::Pending { .. } => return Ok(None),
+            Outcome::Approved => (HoldStatus::Approved, EventKind::Approved),
+            Outcome::Denied => (HoldStatus::Denied, EventKind::Denied),
+        };
+        let deciders: Vec<_> = decisions.iter().filter(|d| (d.decision == Decision::Approve) == (status == HoldStatus::Approved)).collect();
+        let by = deciders.iter().map(|d| d.approver.as_str()).collect::<Vec<_>>().join(", ");
+        let reasons: Vec<&str> = deciders.iter().filter_map(|d| d.reason.as_deref()).collect();
+        let mut reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+        hold_store::settle(conn, &hold.id, status, now, &by, reason.as_deref()).await?;
+        hold_store::insert_event(conn, &hold.id, kind, voter, reason.as_deref(), now, None).await?;
+        // A grant needs every approval that decided to ask for one; the shortest asked wins.
+        let minutes = deciders.iter().map(|d| d.grant_minutes).collect::<Option<Vec<u32>>>().and_then(|m| m.into_iter().min());
+        if let (HoldStatus::Approved, Some(minutes)) = (status, minutes) {
+            let expires_at = now.saturating_add(i64::from(minutes) * 60_000);
+            for rule in hold.rule_names() {
+                let grant = GrantInfo {
+                    id: new_id("grant")?,
+                    subject: hold.identity.subject.clone(),
+                    provider: hold.identity.provider.clone(),
+                    rule: rule.clone(),
+                    hold_id: hold.id.clone(),
+                    granted_by: by.clone(),
+                    created_at: rfc3339(now),
+                    expires_at: rfc3339(expires_at),
+                };
+                hold_store::insert_grant(conn, &grant, reason.as_deref(), now, expires_at).await?;
+                let detail = json!({"grant_id": grant.id, "rule": rule, "minutes": minutes, "expires_at": grant.expires_at});
+                hold_store::insert_event(conn, &hold.id, EventKind::GrantCreated, voter, reason.as_deref(), now, Some(&detail)).await?;
+            }
+            let note = format!("just-in-time grant for {minutes} min");
+            reason = Some(reason.map_or_else(|| note.clone(), |r| format!("{r} ({note})")));
+        }
+        Ok(Some((kind, by, reason)))
+    }
+
+    /// Expires every pending hold whose time ran out; returns how many.
+    pub async fn expire_due(&self) -> anyhow::Result<usize> {
+        // The common case, nothing due, costs one indexed read and no lock.
+        if hold_store::due(&mut *self.inner.pool.acquire().await?, now_ms()).await?.is_empty() {
+            return Ok(0);
+        }
+        let (expired, now) = {
+            let _write = self.inner.write.lock().await;
+            let now = now_ms();
+            let mut tx = self.write_tx().await?;
+            let ids = hold_store::due(&mut tx, now).await?;
+            let mut expired = Vec::with_capacity(ids.len());
+            for id in ids {
+                let reason = "nobody decided in time";
+                if hold_store::settle(&mut tx, &id, HoldStatus::Expired, now, SYSTEM_ACTOR, Some(reason)).await? {
+                    hold_store::insert_event(&mut tx, &id, EventKind::Expired, SYSTEM_ACTOR, Some(reason), now, None).await?;
+                    expired.extend(hold_store::get(&mut tx, &id).await?);
+                }
+            }
+            tx.commit().await?;
+            (expired, now)
+        };
+        for hold in &expired {
+            tracing::info!(hold = %hold.id, subject = %hold.identity.subject, "hold expired: nobody decided in time");
+            self.announce(hold, EventKind::Expired, SYSTEM_ACTOR, hold.decision_reason.as_deref(), true, now);
+        }
+        Ok(expired.len())
+    }
+
+    /// A transaction that takes the database's write lock at once (`BEGIN IMMEDIATE`),
+    /// so reading then writing in it never fails on a concurrent writer.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.inner.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// When the next pending hold expires.
+    async fn next_expiry(&self) -> anyhow::Result<Option<i64>> {
+        let mut conn = self.inner.pool.acquire().await?;
+        hold_store::next_expiry(&mut conn).await
+    }
+
+    /// Publishes a change to the feed and posts it to the webhook.
+    fn announce(&self, hold: &HoldRow, kind: EventKind, actor: &str, reason: Option<&str>, settled: bool, now: i64) {
+        self.inner.feed.publish(change(hold, kind, actor, now), settled);
+        if let Some(webhook) = &self.inner.webhook {
+            let excerpt = (kind == EventKind::Created).then(|| hold.excerpt.clone());
+            webhook.send(&Notice { kind, hold: summary(hold, now), actor: actor.to_owned(), reason: reason.map(str::to_owned), excerpt });
+        }
+    }
+}
+
+/// Expires holds as they fall due, until the service is dropped.
+async fn run_expiry(service: Weak<Inner>, wake: Arc<Notify>) {
+    loop {
+        let Some(inner) = service.upgrade() else { return };
+        let service_now = HoldService { inner };
+        let pause = match service_now.expire_due().await {
+            Ok(_) => match service_now.next_expiry().await {
+                Ok(Some(at)) => Duration::from_millis(u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0)).clamp(Duration::from_millis(10), Duration::from_secs(60)),
+                Ok(None) => Duration::from_secs(60),
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "could not read when the next hold expires");
+                    Duration::from_secs(1)
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "could not expire holds; retrying");
+                Duration::from_secs(1)
+            }
+        };
+        drop(service_now);
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = wake.notified() => {}
+        }
+    }
+}
+
+fn validate_create(request: &CreateHoldRequest) -> Result<(), ValidationReport> {
+    let mut report = ValidationReport::default();
+    let mut required = |path: &str, value: &str, max: usize| {
+        if value.trim().is_empty() {
+            report.error(path, "must not be empty");
+        } else if value.chars().count() > max {
+            report.error(path, format!("must be at most {max} characters long"));
+        }
+    };
+    required("identity.subject", &request.identity.subject, 512);
+    required("identity.provider", &request.identity.provider, 128);
+    required("target", &request.target, 256);
+    required("method", &request.method, 16);
+    required("path", &request.path, 4096);
+    for (i, rule) in request.rules.iter().enumerate() {
+        required(&format!("rules[{i}].rule"), &rule.rule, 256);
+    }
+    if request.rules.is_empty() {
+        report.error("rules", "must name at least one rule: the one that held the request");
+    }
+    if !request.path.is_empty() && !request.path.starts_with('/') {
+        report.error("path", "must start with `/`");
+    }
+    if request.identity.groups.len() > 256 {
+        report.error("identity.groups", "lists more than 256 groups");
+    }
+    if request.reason.chars().count() > MAX_REASON_CHARS {
+        report.error("reason", format!("must be at most {MAX_REASON_CHARS} characters long"));
+    }
+    let digest = &request.request_digest;
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        report.error("request_digest", "must be the SHA-256 of the held body: 64 hex digits");
+    }
+    match request.ttl_secs {
+        Some(0) => report.error("ttl_secs", "must be at least 1"),
+        Some(ttl) if ttl > MAX_HOLD_TTL.as_secs() => report.error("ttl_secs", format!("must be at most {} (a day)", MAX_HOLD_TTL.as_secs())),
+        _ => {}
+    }
+    report.into_result().map(|_| ())
+}
+
+fn validate_decision(settings: &ApprovalSettings, decision: Decision, request: &DecideRequest) -> Result<(), ValidationReport> {
+    let mut report = ValidationReport::default();
+    let reason = request.reason.as_deref().map(str::trim).unwrap_or_default();
+    if settings.require_reason && reason.is_empty() {
+        report.error("reason", "is required: say why you decide this way (the control plane runs with --require-reason)");
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        report.error("reason", format!("must be at most {MAX_REASON_CHARS} characters long"));
+    }
+    match (decision, request.grant_minutes) {
+        (Decision::Deny, Some(_)) => report.error("grant_minutes", "only an approval can create a grant: leave it out when denying"),
+        (Decision::Approve, Some(minutes)) if minutes == 0 || minutes > settings.max_grant_minutes => {
+            report.error("grant_minutes", format!("must be between 1 and {} minutes", settings.max_grant_minutes));
+        }
+        _ => {}
+    }
+    report.into_result().map(|_| ())
+}
+
+/// The list entry of `row` at `now`.
+pub fn summary(row: &HoldRow, now: i64) -> HoldSummary {
+    HoldSummary {
+        id: row.id.clone(),
+        status: row.status,
+        subject: row.identity.subject.clone(),
+        target: row.target.clone(),
+        rules: row.rule_names(),
+        reason: row.reason.clone(),
+        method: row.method.clone(),
+        path: row.path.clone(),
+        model: row.model.clone(),
+        created_at: rfc3339(row.created_at),
+        expires_at: rfc3339(row.expires_at),
+        expires_in_ms: remaining(row.expires_at, now),
+        decided_at: row.decided_at.map(rfc3339),
+        decided_by: row.decided_by.clone(),
+        approvals: row.approvals,
+    }
+}
+
+fn status_response(row: &HoldRow) -> HoldStatusResponse {
+    HoldStatusResponse {
+        id: row.id.clone(),
+        status: row.status,
+        decided_by: row.decided_by.clone(),
+        reason: row.decision_reason.clone(),
+        decided_at: row.decided_at.map(rfc3339),
+        expires_at: rfc3339(row.expires_at),
+    }
+}
+
+fn change(hold: &HoldRow, kind: EventKind, actor: &str, now: i64) -> HoldChange {
+    HoldChange {
+        id: hold.id.clone(),
+        kind,
+        status: hold.status,
+        subject: hold.identity.subject.clone(),
+        target: hold.target.clone(),
+        actor: actor.to_owned(),
+        at: rfc3339(now),
+    }
+}
+
+fn unknown_hold(id: &str) -> ApiError {
+    ApiError::NotFound(format!("hold `{id}` does not exist"))
+}
+
+fn conflict_expired(hold: &HoldRow) -> ApiError {
+    ApiError::Conflict { code: "hold_expired", message: format!("hold {} expired at {}: it can no longer be decided", hold.id, rfc3339(hold.expires_at)) }
+}
+
+fn remaining(expires_at: i64, now: i64) -> u64 {
+    u64::try_from(expires_at.saturating_sub(now)).unwrap_or(0)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, millis)
+}
+
+/// `<prefix>_` and 32 random hex digits.
+fn new_id(prefix: &str) -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for an id: {e}"))?;
+    Ok(format!("{prefix}_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
