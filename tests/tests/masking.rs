@@ -223,7 +223,9 @@ fn pseudonymised_prompt_reaches_the_model_as_placeholders_and_comes_back_restore
 
 #[test]
 fn bodies_over_the_limit_are_refused_or_passed_as_the_policy_says() {
-    let stack = start("  max_body_bytes: 4096");
+    let upstream = start_raw_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_with("  max_body_bytes: 4096", &[], &config_with_raw_route(upstream.port, dir.path()));
     let big_prompt = format!("mail jane.doe@example.com {}", "lorem ipsum ".repeat(500));
     let response = client::post_json(&url(&stack, "/v1/chat/completions"), &[AUTH], &chat(&big_prompt, false)).unwrap();
     assert_eq!(response.status, 413, "{}", response.body);
@@ -239,6 +241,13 @@ fn bodies_over_the_limit_are_refused_or_passed_as_the_policy_says() {
     assert_eq!(body["error"]["type"], "api_error");
     assert!(!response.body.contains("jane.doe"));
 
+    // Without a declared length the body is found too large only after the
+    // 200 went out: the stream is reset, the body never reaches the caller.
+    match client::post_json(&url(&stack, "/raw/chunked/v1/chat/completions"), &[AUTH], &chat("hi", false)) {
+        Err(_) => {}
+        Ok(response) => assert!(!response.body.contains("jane.doe"), "{} {}", response.status, response.body),
+    }
+    assert!(stack.envoy_log().contains("the stream is reset"), "the reset is logged");
     // A stream is not buffered whole: only a single event is bounded.
     let long_stream = chat(&mock(json!({"reply": "mail jane.doe@example.com ", "repeat": 400})), true);
     let (_, events, _) = stream_events(&stack, "/v1/chat/completions", &long_stream);
@@ -255,21 +264,27 @@ fn bodies_over_the_limit_are_refused_or_passed_as_the_policy_says() {
     assert!(stack.envoy_log().contains("passed unmasked (over_limit: pass_unmasked)"), "and logged");
 }
 
-/// A tiny upstream that answers every request with a gzip-encoded JSON body,
-/// and records the request heads it received.
-fn start_gzip_upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
+/// A tiny upstream for answers the mock model cannot give: under
+/// `/raw/gzip/` a gzip-encoded JSON body, under `/raw/chunked/` an 8 KiB JSON
+/// body with an e-mail address and no `content-length`. Records the request
+/// heads it receives.
+struct RawUpstream {
+    port: u16,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+fn start_raw_upstream() -> RawUpstream {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = Arc::clone(&seen);
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&heads);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut request = Vec::new();
             let mut buf = [0u8; 4096];
-            // Read the head and, with chunked framing, the body up to its last chunk.
-            loop {
-                let Ok(n) = stream.read(&mut buf) else { break };
+            // Read the head and the body (content-length or chunked framing).
+            while let Ok(n) = stream.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
@@ -289,21 +304,32 @@ fn start_gzip_upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
                 }
             }
             let head = String::from_utf8_lossy(&request).split("\r\n\r\n").next().unwrap_or("").to_owned();
+            let gzip = head.contains(" /raw/gzip/");
             record.lock().unwrap().push(head);
-            let body = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03];
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
+            let _ = if gzip {
+                let body = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03];
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body))
+            } else {
+                let content = "mail jane.doe@example.com ".repeat(320);
+                let body = json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).to_string();
+                let mut out = String::from("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+                for piece in body.as_bytes().chunks(1024) {
+                    out.push_str(&format!("{:x}\r\n{}\r\n", piece.len(), String::from_utf8_lossy(piece)));
+                }
+                out.push_str("0\r\n\r\n");
+                stream.write_all(out.as_bytes())
+            };
         }
     });
-    (port, seen)
+    RawUpstream { port, heads }
 }
 
-/// `envoy/portcullis.yaml` with one more route: `/gzip` goes to `port`.
-fn config_with_gzip_route(port: u16, dir: &std::path::Path) -> String {
+/// `envoy/portcullis.yaml` with one more route: `/raw/` goes to `port`.
+fn config_with_raw_route(port: u16, dir: &std::path::Path) -> String {
     let template = std::fs::read_to_string(portcullis_e2e::paths::project_root().join("envoy/portcullis.yaml")).unwrap();
     let route = "                      routes:\n";
     let cluster = "  clusters:\n";
@@ -311,27 +337,26 @@ fn config_with_gzip_route(port: u16, dir: &std::path::Path) -> String {
     let config = template
         .replacen(
             route,
-            &format!("{route}                        - match: {{ prefix: \"/gzip\" }}\n                          route: {{ cluster: gzip_upstream, timeout: 0s }}\n"),
+            &format!("{route}                        - match: {{ prefix: \"/raw/\" }}\n                          route: {{ cluster: raw_upstream, timeout: 0s }}\n"),
             1,
         )
         .replacen(
             cluster,
-            &format!("{cluster}    - name: gzip_upstream\n      type: STATIC\n      connect_timeout: 2s\n      load_assignment:\n        cluster_name: gzip_upstream\n        endpoints:\n          - lb_endpoints:\n              - endpoint:\n                  address:\n                    socket_address: {{ address: 127.0.0.1, port_value: {port} }}\n"),
+            &format!("{cluster}    - name: raw_upstream\n      type: STATIC\n      connect_timeout: 2s\n      load_assignment:\n        cluster_name: raw_upstream\n        endpoints:\n          - lb_endpoints:\n              - endpoint:\n                  address:\n                    socket_address: {{ address: 127.0.0.1, port_value: {port} }}\n"),
             1,
         );
-    let path = dir.join("portcullis-gzip.yaml");
+    let path = dir.join("portcullis-raw.yaml");
     std::fs::write(&path, config).unwrap();
     path.display().to_string()
 }
 
 #[test]
 fn compressed_upstream_responses_are_refused_not_passed_unmasked() {
-    let (port, seen) = start_gzip_upstream();
+    let upstream = start_raw_upstream();
     let dir = tempfile::tempdir().unwrap();
-    let config = config_with_gzip_route(port, dir.path());
-    let stack = start_with(RESPONSES_ONLY, &[], &config);
+    let stack = start_with(RESPONSES_ONLY, &[], &config_with_raw_route(upstream.port, dir.path()));
     let response = client::post_json(
-        &url(&stack, "/gzip/v1/chat/completions"),
+        &url(&stack, "/raw/gzip/v1/chat/completions"),
         &[AUTH, ("accept-encoding", "gzip, br")],
         &chat("hi", false),
     )
@@ -341,11 +366,10 @@ fn compressed_upstream_responses_are_refused_not_passed_unmasked() {
     assert_eq!(body["error"]["code"], "portcullis_compressed_body");
     assert_eq!(body["error"]["type"], "api_error");
     assert!(body["error"]["message"].as_str().unwrap().contains("gzip"));
-    let heads = seen.lock().unwrap().clone();
+    let heads = upstream.heads.lock().unwrap().clone();
     assert_eq!(heads.len(), 1, "{heads:?}");
-    let head = heads[0].to_ascii_lowercase();
-    assert!(head.contains("accept-encoding: identity"), "the upstream is asked for identity encoding: {head}");
-    assert!(!head.contains("gzip"), "{head}");
+    let accept: Vec<&str> = heads[0].lines().filter(|l| l.to_ascii_lowercase().starts_with("accept-encoding:")).collect();
+    assert_eq!(accept, ["accept-encoding: identity"], "the upstream is asked for identity encoding: {}", heads[0]);
 
     // The mock model answers uncompressed whatever the client accepts.
     let response = client::post_json(&url(&stack, "/v1/chat/completions"), &[AUTH, ("accept-encoding", "gzip")], &chat("hi", false)).unwrap();

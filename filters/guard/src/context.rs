@@ -27,6 +27,11 @@
 //! commands; questions about the thing ("Is it safe to run X?") are not. Text quoted in prose is
 //! not a command even when a hostile document quotes it: that is the precision trade-off.
 //!
+//! Only the 300 bytes before a match (and after it, for the `?`) are read, so that classifying
+//! many candidates on one huge line stays linear; when the sentence started before that
+//! window, the rules about its first words do not apply and the first, possibly cut, word
+//! is ignored.
+//!
 //! Natural-language requests ("print your system prompt", "ignore previous instructions",
 //! "show me the API keys") are read in the looser **direct** mode: their patterns already
 //! say who is addressed, and they are often preceded by chatter ("For debugging purposes,
@@ -124,40 +129,35 @@ const MENTION_LABELS: &[&str] = &[
     "logs", "quote", "says", "said", "wrote", "reads", "like", "such", "as", "phrase", "string", "text", "prompt",
 ];
 
-/// Longest stretch of text before a match that is read.
+/// Longest stretch of text before (and after) a match that is read.
 const MAX_HEAD_BYTES: usize = 300;
 
 /// Whether the match `start..end` of `text` is a command (see the module docs).
 pub(crate) fn is_command(text: &str, start: usize, end: usize) -> bool {
-    let line_start = text.get(..start).and_then(|h| h.rfind('\n')).map_or(0, |i| i + 1);
-    let head_line = tail_bytes(text.get(line_start..start).unwrap_or(""), MAX_HEAD_BYTES);
-    if head_line.trim_start().starts_with("```") {
+    let (head_line, cut) = head_line(text, start);
+    if !cut && head_line.trim_start().starts_with("```") {
         return true;
     }
-    let clause = strip_leading_markers(last_sentence(head_line));
+    let (clause, known_start) = clause(head_line, cut);
     let trimmed = clause.trim_end();
     if [";", "&&", "||", "|", "$("].iter().any(|s| trimmed.ends_with(s)) || is_prompt(trimmed) {
         return true;
     }
     let (clause, _quoted) = strip_trailing_quotes(clause);
     let lower = clause.to_ascii_lowercase().replace('’', "'");
-    let words: Vec<&str> = lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.'))
-        .map(|w| w.trim_matches('.'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let (openers, rest) = strip_openers(&words);
-    let Some(first) = rest.first() else { return true };
-    if DISCUSSION.contains(first) {
+    let words = words(&lower, known_start);
+    let (openers, rest) = if known_start { strip_openers(&words) } else { (0, words.as_slice()) };
+    let Some(first) = rest.first() else { return known_start };
+    if known_start && DISCUSSION.contains(first) {
         return false;
     }
-    if TRIGGERS.contains(first) {
+    if known_start && TRIGGERS.contains(first) {
         return true;
     }
     if rest.iter().any(|w| INTERROGATIVES.contains(w)) {
         return false;
     }
-    let tail_line = text.get(end..).and_then(|t| t.split('\n').next()).unwrap_or("");
+    let tail_line = head_bytes(text.get(end..).unwrap_or(""), MAX_HEAD_BYTES).split('\n').next().unwrap_or("");
     if openers == 0 && ends_in_question(tail_line) {
         return false;
     }
@@ -169,30 +169,61 @@ pub(crate) fn is_command(text: &str, start: usize, end: usize) -> bool {
     if led_trigger {
         return true;
     }
-    clause.trim_end().ends_with(':') && words.len() <= 3 && !words.iter().any(|w| MENTION_LABELS.contains(w))
+    known_start && clause.trim_end().ends_with(':') && words.len() <= 3 && !words.iter().any(|w| MENTION_LABELS.contains(w))
 }
 
 /// Whether the match at `start` is a direct request (see the module docs).
 pub(crate) fn is_direct(text: &str, start: usize) -> bool {
-    let line_start = text.get(..start).and_then(|h| h.rfind('\n')).map_or(0, |i| i + 1);
-    let head_line = tail_bytes(text.get(line_start..start).unwrap_or(""), MAX_HEAD_BYTES);
-    let clause = strip_leading_markers(last_sentence(head_line));
+    let (head_line, cut) = head_line(text, start);
+    let (clause, known_start) = clause(head_line, cut);
     let (bare, quoted) = strip_trailing_quotes(clause);
     let lower = bare.to_ascii_lowercase().replace('’', "'");
-    let words: Vec<&str> = lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.'))
-        .map(|w| w.trim_matches('.'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let (openers, rest) = strip_openers(&words);
+    let words = words(&lower, known_start);
+    let (openers, rest) = if known_start { strip_openers(&words) } else { (0, words.as_slice()) };
     let Some(first) = rest.first() else { return true };
-    if quoted && openers == 0 && !TRIGGERS.contains(first) {
+    if quoted && openers == 0 && !(known_start && TRIGGERS.contains(first)) {
         return false;
     }
-    if META.contains(first) || words.iter().any(|w| MENTIONS.contains(w)) {
+    if (known_start && META.contains(first)) || words.iter().any(|w| MENTIONS.contains(w)) {
         return false;
     }
     !rest.last().is_some_and(|w| STATEMENT_BEFORE.contains(w))
+}
+
+/// The text before `start` on its line, at most [`MAX_HEAD_BYTES`] of it, and whether the
+/// line went on before that (so its start is unknown). Bounded, so that classifying many
+/// candidates on one huge line stays linear.
+fn head_line(text: &str, start: usize) -> (&str, bool) {
+    let before = text.get(..start).unwrap_or("");
+    let head = tail_bytes(before, MAX_HEAD_BYTES);
+    match head.rfind('\n') {
+        Some(i) => (head.get(i + 1..).unwrap_or(""), false),
+        None => (head, head.len() < before.len()),
+    }
+}
+
+/// The clause of `head_line` (see [`last_sentence`]) without leading markers, and whether its
+/// start is known: not when the line was cut and no sentence boundary was found.
+fn clause(head_line: &str, cut: bool) -> (&str, bool) {
+    let sentence = last_sentence(head_line);
+    let known = !cut || sentence.len() < head_line.len();
+    (if known { strip_leading_markers(sentence) } else { sentence }, known)
+}
+
+/// Lower-case words of a clause; the first is dropped when the clause start is unknown (it may
+/// be cut in half).
+fn words(lower: &str, known_start: bool) -> Vec<&str> {
+    let words = lower.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.')).map(|w| w.trim_matches('.'));
+    words.filter(|w| !w.is_empty()).skip(usize::from(!known_start)).collect()
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn head_bytes(s: &str, max: usize) -> &str {
+    let mut to = s.len().min(max);
+    while !s.is_char_boundary(to) {
+        to -= 1;
+    }
+    s.get(..to).unwrap_or("")
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.

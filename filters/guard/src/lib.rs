@@ -17,7 +17,7 @@
 //!   short excerpt whose credentials are masked, and, for holds, a [`HoldPlan`].
 //!
 //! Packs tell a *command to do* something dangerous from a *question about* it: see
-//! [`context`](crate::context) for the rules, and each pack's module for its detectors and
+//! [`context`] for the rules, and each pack's module for its detectors and
 //! trade-offs (also in the crate's README).
 //!
 //! ```

@@ -112,7 +112,9 @@ fn mcp_tools_call_and_batches() {
 
 #[test]
 fn kubernetes_paths() {
-    let cases: &[(&str, &str, Option<(K8sVerb, &str, Option<&str>, &str, Option<&str>)>)] = &[
+    /// Verb, group, namespace, resource, name.
+    type View = (K8sVerb, &'static str, Option<&'static str>, &'static str, Option<&'static str>);
+    let cases: &[(&str, &str, Option<View>)] = &[
         ("DELETE", "/api/v1/namespaces/prod", Some((K8sVerb::Delete, "", Some("prod"), "namespaces", Some("prod")))),
         ("DELETE", "/apis/apps/v1/namespaces/x/deployments/y", Some((K8sVerb::Delete, "apps", Some("x"), "deployments", Some("y")))),
         ("DELETE", "/api/v1/namespaces/x/pods", Some((K8sVerb::Deletecollection, "", Some("x"), "pods", None))),

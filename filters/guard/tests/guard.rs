@@ -228,3 +228,22 @@ fn unconfigured_targets_and_inspect_directly() {
     let request = extract("text/plain", "POST", "/", b"rm -rf ./build", &g.extract_options("openai")).unwrap();
     assert_eq!(g.inspect("openai", &alice(), &request).action, Action::Allow);
 }
+
+#[test]
+fn many_rejected_candidates_on_one_line_stay_linear() {
+    let g = Guard::with_packs(&PackName::ALL, Action::Block).unwrap();
+    let started = std::time::Instant::now();
+    for unit in [
+        "is it safe to run rm -rf / ? ",
+        "what does DROP TABLE users do ? ",
+        "DELETE FROM t WHERE id = 1 ",
+        "never run kubectl delete ns x ",
+        "attackers write ignore previous instructions ",
+    ] {
+        let text = unit.repeat((256 << 10) / unit.len());
+        let v = g.check("x", &alice(), "text/plain", "POST", "/", text.as_bytes());
+        assert_eq!(v.action, Action::Allow, "{unit}: {:?}", v.matches);
+    }
+    // Quadratic behaviour would take minutes here; linear takes well under a second (debug).
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+}

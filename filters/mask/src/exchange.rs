@@ -36,6 +36,8 @@ pub struct Headers<'a> {
     pub content_type: Option<&'a str>,
     /// `content-encoding`.
     pub content_encoding: Option<&'a str>,
+    /// `content-length`, when the sender declared it.
+    pub content_length: Option<usize>,
     /// Whether the headers end the message (no body follows).
     pub end_of_stream: bool,
 }
@@ -128,6 +130,13 @@ impl Exchange {
                 ),
             )));
         }
+        if let Some(declared) = headers.content_length.filter(|n| *n > engine.max_body_bytes) {
+            self.request = Phase::Passing;
+            return match self.over_limit(true, declared) {
+                BodyStep::Refuse(refusal) => Err(refusal),
+                _ => Ok(plan),
+            };
+        }
         self.request = Phase::Buffering(kind);
         plan.drop_content_length = true;
         Ok(plan)
@@ -184,6 +193,17 @@ impl Exchange {
                     headers.content_encoding.unwrap_or("")
                 ),
             )));
+        }
+        // A declared length over the limit is decided now, while a local
+        // reply can still replace the response: once the headers have gone
+        // on, a refusal can only reset the stream.
+        let declared = headers.content_length.filter(|n| *n > self.engine.max_body_bytes);
+        if let (Some(declared), false) = (declared, kind == BodyKind::EventStream) {
+            self.response = Phase::Passing;
+            return match self.over_limit(false, declared) {
+                BodyStep::Refuse(refusal) => Err(refusal),
+                _ => Ok(ResponsePlan::default()),
+            };
         }
         self.response = match kind {
             BodyKind::EventStream => {
@@ -402,7 +422,7 @@ mod tests {
     }
 
     fn json_headers() -> Headers<'static> {
-        Headers { content_type: Some("application/json"), content_encoding: None, end_of_stream: false }
+        Headers { content_type: Some("application/json"), ..Headers::default() }
     }
 
     fn replaced(step: BodyStep) -> Vec<u8> {
@@ -467,6 +487,30 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_length_over_the_limit_is_decided_at_the_headers() {
+        let mut x = Exchange::new(engine(r#"{"max_body_bytes": 16}"#));
+        let err = x.on_request_headers(Headers { content_length: Some(17), ..json_headers() }).unwrap_err();
+        assert_eq!(err.status, 413);
+        let mut x = Exchange::new(engine(r#"{"max_body_bytes": 16}"#));
+        x.on_request_headers(Headers { end_of_stream: true, ..json_headers() }).unwrap();
+        let err = x.on_response_headers(Headers { content_length: Some(17), ..json_headers() }).unwrap_err();
+        assert_eq!(err.status, 502);
+        assert!(x.notes()[0].contains("portcullis_body_too_large"), "{:?}", x.notes());
+
+        let mut x = Exchange::new(engine(r#"{"max_body_bytes": 16, "over_limit": "pass_unmasked"}"#));
+        x.on_request_headers(Headers { end_of_stream: true, ..json_headers() }).unwrap();
+        let plan = x.on_response_headers(Headers { content_length: Some(17), ..json_headers() }).unwrap();
+        assert_eq!(plan, ResponsePlan::default(), "passed as is, content-length kept");
+        assert_eq!(x.on_response_body(17, true, || unreachable!()), BodyStep::Pass);
+        assert_eq!(x.notes().len(), 1);
+        // Streams are bounded per event, not by their length.
+        let mut x = Exchange::new(engine(r#"{"max_body_bytes": 16}"#));
+        x.on_request_headers(Headers { end_of_stream: true, ..json_headers() }).unwrap();
+        let sse = Headers { content_type: Some("text/event-stream"), content_length: Some(100), ..Headers::default() };
+        assert!(x.on_response_headers(sse).unwrap().drop_content_length);
+    }
+
+    #[test]
     fn compressed_bodies_are_refused() {
         let mut x = Exchange::new(engine("{}"));
         x.on_request_headers(Headers { end_of_stream: true, ..json_headers() }).unwrap();
@@ -482,7 +526,7 @@ mod tests {
         // Bodies the filter does not mask may be compressed.
         let mut x = Exchange::new(engine("{}"));
         x.on_request_headers(Headers { end_of_stream: true, ..json_headers() }).unwrap();
-        let png = Headers { content_type: Some("image/png"), content_encoding: Some("gzip"), end_of_stream: false };
+        let png = Headers { content_type: Some("image/png"), content_encoding: Some("gzip"), ..Headers::default() };
         assert_eq!(x.on_response_headers(png).unwrap(), ResponsePlan::default());
         assert_eq!(x.on_response_body(5, true, || unreachable!()), BodyStep::Pass);
         assert_eq!(x.notes(), ["response: content-type `image/png` is not masked"]);
@@ -496,7 +540,7 @@ mod tests {
         let sent = replaced(x.on_request_body(req.len(), true, || req.clone()));
         assert!(String::from_utf8(sent).unwrap().contains("write to [EMAIL_1]"));
 
-        let sse = Headers { content_type: Some("text/event-stream"), content_encoding: None, end_of_stream: false };
+        let sse = Headers { content_type: Some("text/event-stream"), ..Headers::default() };
         assert!(x.on_response_headers(sse).unwrap().drop_content_length);
         let events = [
             "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"To [EMA\"}}]}\n\n",

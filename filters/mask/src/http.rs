@@ -8,7 +8,13 @@
 //!   callbacks too); body callbacks return `Pause` to buffer;
 //! - every host call here is one the host accepts in that callback, because a
 //!   refused call panics in the SDK and a panic kills the VM for every
-//!   request on the worker.
+//!   request on the worker;
+//! - a local reply replaces the response only until its headers have gone
+//!   on, i.e. from the response header callback; from a response body
+//!   callback Envoy can only reset the stream (so refusals that depend on the
+//!   body, such as a body without `content-length` growing past the limit,
+//!   end in a reset: the caller gets a failed response, never unmasked
+//!   content).
 
 use std::sync::Arc;
 
@@ -120,6 +126,7 @@ impl HttpContext for MaskHttp {
         let plan = exchange.on_request_headers(Headers {
             content_type: header(&headers, "content-type"),
             content_encoding: header(&headers, "content-encoding"),
+            content_length: header(&headers, "content-length").and_then(|v| v.trim().parse().ok()),
             end_of_stream,
         });
         self.exchange = Some(exchange);
@@ -161,6 +168,7 @@ impl HttpContext for MaskHttp {
         let plan = exchange.on_response_headers(Headers {
             content_type: header(&headers, "content-type"),
             content_encoding: header(&headers, "content-encoding"),
+            content_length: header(&headers, "content-length").and_then(|v| v.trim().parse().ok()),
             end_of_stream,
         });
         match plan {
@@ -184,6 +192,12 @@ impl HttpContext for MaskHttp {
         let step = exchange.on_response_body(body_size, end_of_stream, || Self::read(BufferType::HttpResponseBody, body_size));
         if end_of_stream || matches!(step, BodyStep::Refuse(_)) {
             self.publish();
+        }
+        if let BodyStep::Refuse(refusal) = &step {
+            // The response headers went on in the header callback, so Envoy
+            // cannot answer with this reply any more: it resets the stream.
+            // The caller gets a failed response, never the unmasked body.
+            log::warn!("{}: refusing the response (HTTP {}) after its headers were sent: the stream is reset", self.label, refusal.status);
         }
         self.apply(BufferType::HttpResponseBody, body_size, step)
     }

@@ -25,8 +25,12 @@
 //! - **Limits**: bodies are buffered up to `max_body_bytes`; past it,
 //!   `over_limit: block` (default) refuses with 413 (request) or 502
 //!   (response), `pass_unmasked` passes the body unmasked and logs it. A
-//!   stream is not buffered whole: the limit bounds its largest single event;
-//!   past it, `block` ends the stream with an `event: error`.
+//!   response is refused with a clean 502 when its `content-length` declares
+//!   it too large; one without a declared length is only found too large
+//!   after its headers went on, and then Envoy can only reset the stream
+//!   (still fail closed). A stream is not buffered whole: the limit bounds
+//!   its largest single event; past it, `block` ends the stream with an
+//!   `event: error`.
 //! - **Fail closed**: no policy yet (503, like every Portcullis filter), or a
 //!   masking section that cannot be enforced (503): `hash` without its HMAC
 //!   key (`portcullis_masking_key_missing`), or a policy that does not compile.

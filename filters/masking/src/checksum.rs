@@ -56,15 +56,20 @@ pub(crate) fn iban_mod97(iban: &[u8]) -> bool {
         return false;
     }
     let (head, tail) = iban.split_at(4);
-    let mut r: u32 = 0;
+    // The same remainder as reducing after every digit: reduce only when the
+    // next two digits could overflow (`r < 10^16` keeps `r * 100 + 99` in range).
+    let mut r: u64 = 0;
     for &c in tail.iter().chain(head.iter()) {
         match c {
-            b'0'..=b'9' => r = (r * 10 + u32::from(c - b'0')) % 97,
-            b'A'..=b'Z' => r = (r * 100 + u32::from(c - b'A') + 10) % 97,
+            b'0'..=b'9' => r = r * 10 + u64::from(c - b'0'),
+            b'A'..=b'Z' => r = r * 100 + u64::from(c - b'A') + 10,
             _ => return false,
         }
+        if r >= 10_000_000_000_000_000 {
+            r %= 97;
+        }
     }
-    r == 1
+    r % 97 == 1
 }
 
 const VERHOEFF_D: [[u8; 10]; 10] = [

@@ -133,32 +133,27 @@ const ENTRIES: ([Entry; MAX_ENTRIES], usize) = {
     (out, n)
 };
 
-/// Table key of a word's first two bytes, ignoring ASCII case; collisions
-/// are resolved by the verification that follows.
-#[inline]
-const fn pair_key(a: u8, b: u8) -> usize {
-    (((a & 31) as usize) << 5) | ((b & 31) as usize)
-}
+/// Bit `e` set in `FIRST[x]` (`SECOND[y]`) when entry `e` has the first
+/// (second) byte `x` (`y`) in either case; a space in a word also matches
+/// `_` and `-` (see [`starts_with_words`]).
+const FIRST: [u64; 256] = entry_bytes(0);
+const SECOND: [u64; 256] = entry_bytes(1);
 
-/// Bit `e` set in `PAIRS[pair_key(x, y)]` when entry `e` may start with `x y`.
-const PAIRS: [u64; 1024] = {
-    let mut t = [0u64; 1024];
+const fn entry_bytes(at: usize) -> [u64; 256] {
+    let mut t = [0u64; 256];
     let mut e = 0;
     while e < ENTRIES.1 {
-        let w = ENTRIES.0[e].word;
-        let a = w[0];
-        // In a word, a space also matches `_` and `-` (see `starts_with_words`).
-        if w[1] == b' ' {
-            t[pair_key(a, b' ')] |= 1 << e;
-            t[pair_key(a, b'_')] |= 1 << e;
-            t[pair_key(a, b'-')] |= 1 << e;
-        } else {
-            t[pair_key(a, w[1])] |= 1 << e;
+        let c = ENTRIES.0[e].word[at];
+        t[c as usize] |= 1 << e;
+        t[c.to_ascii_uppercase() as usize] |= 1 << e;
+        if c == b' ' {
+            t[b'_' as usize] |= 1 << e;
+            t[b'-' as usize] |= 1 << e;
         }
         e += 1;
     }
     t
-};
+}
 
 #[inline]
 pub(crate) const fn is_word_byte(c: u8) -> bool {
@@ -263,59 +258,91 @@ impl ContextIndex {
 /// Appends the registered words at word starts in `from..to`.
 fn find_words(b: &[u8], from: usize, to: usize, hits: &mut Vec<Hit>) {
     let to = to.min(b.len());
-    let mut prev_word = from.checked_sub(1).and_then(|j| b.get(j)).is_some_and(|&c| WORD[usize::from(c)]);
-    for (k, &c) in b.get(from.min(to)..to).unwrap_or(&[]).iter().enumerate() {
-        let p = from + k;
-        let word = WORD[usize::from(c)];
+    let mut prev_word = from.checked_sub(1).and_then(|j| b.get(j)).is_some_and(|&c| is_word_byte(c));
+    let mut p = from;
+    // Eight bytes at a time: a mask of the word starts among them.
+    while let Some(chunk) = b.get(p..p + 8).filter(|_| p + 8 <= to) {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
+        let word = word_bytes8(x);
+        let mut starts = word & !((word << 8) | u64::from(prev_word) << 7);
+        while starts != 0 {
+            let k = (starts.trailing_zeros() / 8) as usize;
+            starts &= starts - 1;
+            word_at(b, p + k, hits);
+        }
+        prev_word = word >> 63 != 0;
+        p += 8;
+    }
+    while p < to {
+        let word = b.get(p).is_some_and(|&c| is_word_byte(c));
         if word && !prev_word {
-            let next = b.get(p + 1).copied().unwrap_or(0);
-            let mut bits = PAIRS.get(pair_key(c, next)).copied().unwrap_or(0);
-            while bits != 0 {
-                let e = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let (Some(entry), Some(rest)) = (ENTRIES.0.get(e), b.get(p..)) else { continue };
-                if starts_with_words(rest, entry.word) {
-                    let end = p + entry.word.len();
-                    let bounded = b.get(end).is_none_or(|&n| !WORD[usize::from(n)]);
-                    hits.push(Hit { pos: p, end, entry: e as u8, bounded });
-                }
-            }
+            word_at(b, p, hits);
         }
         prev_word = word;
+        p += 1;
     }
 }
 
-/// [`is_word_byte`] as a table.
-const WORD: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = is_word_byte(i as u8);
-        i += 1;
+/// SWAR: the top bit of each byte of the result is set when that byte of
+/// `x` is a word byte (an ASCII letter or any byte `>= 0x80`); the other bits
+/// are clear.
+#[inline]
+fn word_bytes8(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Fold ASCII case (`A..Z` to `a..z`; other bytes may move but stay below
+    // `a` or above `z` only if they were: `@ [ \ ] ^ _` become `` ` { | } ~ DEL``).
+    let y = (x | (0x20 * ONES)) & LOW7;
+    // Bytes at or above `a`, and bytes above `z`.
+    let ge_a = (y + (0x80 - 0x61) * ONES) & HIGH;
+    let gt_z = (y + (0x80 - 0x7b) * ONES) & HIGH;
+    (ge_a & !gt_z) | (x & HIGH)
+}
+
+/// Records the registered words that start at the word start `p`.
+#[inline]
+fn word_at(b: &[u8], p: usize, hits: &mut Vec<Hit>) {
+    let (Some(&c), Some(rest)) = (b.get(p), b.get(p..)) else { return };
+    let next = b.get(p + 1).copied().unwrap_or(0);
+    let mut bits = FIRST[usize::from(c)] & SECOND[usize::from(next)];
+    while bits != 0 {
+        let e = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let Some(entry) = ENTRIES.0.get(e) else { continue };
+        if starts_with_words(rest, entry.word) {
+            let end = p + entry.word.len();
+            let bounded = b.get(end).is_none_or(|&n| !is_word_byte(n));
+            hits.push(Hit { pos: p, end, entry: e as u8, bounded });
+        }
     }
-    t
-};
+}
 
 /// Start of the field that `start` is in, at most [`CONTEXT_WINDOW`] bytes
 /// back: the search stops at a line break (unless only blanks follow it),
 /// at `;`, and at the end of a previous quoted value (`",` or `',`).
 pub(crate) fn field_start(b: &[u8], start: usize) -> usize {
     let lo = start.saturating_sub(CONTEXT_WINDOW);
-    // Past the end of the text counts as blank (`start` is at most the length in practice).
-    let mut content = false;
+    // Bytes past the end of the text count as blanks.
     let end = start.min(b.len());
     let window = b.get(lo.min(end)..end).unwrap_or(&[]);
-    for (k, &c) in window.iter().enumerate().rev() {
-        let field_break = match c {
-            b'\n' => content,
-            b';' => true,
-            b',' => matches!((lo + k).checked_sub(1).and_then(|j| b.get(j)), Some(b'"' | b'\'')),
-            _ => false,
+    // Whether a byte after the candidate is not blank.
+    let mut content = false;
+    let mut hi = window.len();
+    while let Some(k) = memchr::memrchr3(b'\n', b';', b',', window.get(..hi).unwrap_or(&[])) {
+        content = content || window.get(k + 1..hi).is_some_and(|t| t.iter().any(|c| !c.is_ascii_whitespace()));
+        let j = lo + k;
+        let field_break = match window.get(k) {
+            Some(b'\n') => content,
+            Some(b';') => true,
+            _ => matches!(j.checked_sub(1).and_then(|i| b.get(i)), Some(b'"' | b'\'')),
         };
         if field_break {
-            return lo + k + 1;
+            return j + 1;
         }
-        content |= !c.is_ascii_whitespace();
+        // A `,` that does not end a quoted value is content.
+        content = content || window.get(k) == Some(&b',');
+        hi = k;
     }
     lo
 }

@@ -181,8 +181,8 @@ fn next_in(sc: &Scan<'_>, i: usize, next: &[u8]) -> bool {
 }
 
 /// Cheap pre-check for [`net::hex_token`]: an address has `:`, `-` or `.`
-/// after one to four hex digits.
-#[inline]
+/// after one to four hex digits. (The scanner decides the same from the
+/// token's extent; this is kept as the reference for debug builds.)
 fn maybe_hex_address(sc: &Scan<'_>, i: usize) -> bool {
     for j in i + 1..i + 5 {
         match sc.b.get(j) {
@@ -199,13 +199,31 @@ fn maybe_hex_address(sc: &Scan<'_>, i: usize) -> bool {
 /// the alphanumeric run that starts there (it may grow if `e` is the end
 /// of the bytes so far and the text goes on).
 fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &mut usize) {
-    if c.is_ascii_hexdigit() && maybe_hex_address(sc, i) {
+    // What `maybe_hex_address` finds, from the run: one to four hex digits,
+    // then `:`, `-`, `.` or the end of the bytes so far.
+    if e - i <= 4
+        && sc.slice(i, e).iter().all(u8::is_ascii_hexdigit)
+        && sc.b.get(e).is_none_or(|x| matches!(x, b':' | b'-' | b'.'))
+    {
+        debug_assert!(maybe_hex_address(sc, i));
         note(net::hex_token(sc, i, sink), hold);
+    } else {
+        debug_assert!(!(c.is_ascii_hexdigit() && maybe_hex_address(sc, i)));
     }
     match c {
         b'0'..=b'9' => {
-            note(numeric::run(sc, i, sink), hold);
-            note(phone::national(sc, i, sink), hold);
+            // Inside a run of digit groups neither a run nor a national phone
+            // number starts (both detectors check this first), only a card
+            // after a space.
+            let after_digit = i.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit);
+            match sc.prev(i) {
+                Some(b'-' | b'.') if after_digit => {}
+                Some(b' ') if after_digit => note(numeric::run(sc, i, sink), hold),
+                _ => {
+                    note(numeric::run(sc, i, sink), hold);
+                    note(phone::national(sc, i, sink), hold);
+                }
+            }
             match c {
                 b'0' if next_in(sc, i, b"x") => note(crypto::eth(sc, i, sink), hold),
                 // A Base58Check address is a whole token of 26 to 35 characters.

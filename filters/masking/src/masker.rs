@@ -41,6 +41,8 @@ pub(crate) struct Entity {
     pub label: String,
     pub op: Operator,
     pub priority: u8,
+    /// `[LABEL]`, what `redact` writes.
+    pub redacted: String,
 }
 
 /// A compiled masking policy. Immutable and cheap to share (wrap it in an
@@ -81,6 +83,7 @@ impl Masker {
                 label: k.label(),
                 op: Operator::Redact,
                 priority: k.priority(),
+                redacted: format!("[{}]", k.label()),
             })
             .collect();
         Masker {
@@ -118,9 +121,11 @@ impl Masker {
         let mut new_entity = |m: &mut Masker, name: &str, op: &Operator| -> u16 {
             let id = u16::try_from(next_id).unwrap_or(u16::MAX);
             next_id += 1;
+            let label = name.to_ascii_uppercase();
             m.entities.push(Entity {
                 name: name.to_owned(),
-                label: name.to_ascii_uppercase(),
+                redacted: format!("[{label}]"),
+                label,
                 op: op.clone(),
                 priority: CUSTOM_PRIORITY,
             });
@@ -260,7 +265,11 @@ impl Masker {
                 continue;
             };
             out.push_str(before);
-            operator::apply(&entity.op, &entity.label, value, self.hmac_key.as_deref(), pseudo, out);
+            if matches!(entity.op, Operator::Redact) {
+                out.push_str(&entity.redacted);
+            } else {
+                operator::apply(&entity.op, &entity.label, value, self.hmac_key.as_deref(), pseudo, out);
+            }
             if let Some(n) = counts.get_mut(usize::from(c.id)) {
                 *n += 1;
             }

@@ -66,6 +66,8 @@ pub(crate) struct RunMemo {
     pub end: [u16; 16],
     /// Digits up to and including each group.
     pub digits_at: [u8; 16],
+    /// The separator after each group but the last.
+    pub sep: [u8; 16],
 }
 
 impl<'a> Scan<'a> {
@@ -158,29 +160,34 @@ pub(crate) fn entropy(s: &[u8]) -> f64 {
         return 0.0;
     }
     let mut freq = [0u16; 256];
+    let mut seen = [0u64; 4];
     for &c in s {
         if let Some(f) = freq.get_mut(usize::from(c)) {
             *f += 1;
         }
+        if let Some(w) = seen.get_mut(usize::from(c >> 6)) {
+            *w |= 1 << (c & 63);
+        }
     }
     let n = s.len() as f64;
-    let sum: f64 = freq.iter().filter(|&&f| f > 0).map(|&f| table.get(usize::from(f)).copied().unwrap_or(0.0)).sum();
+    // The sum runs over the byte values in ascending order, as a sum over the
+    // whole table would: the result is the same to the last bit.
+    let mut sum = -0.0f64;
+    for (w, &word) in seen.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let c = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let f = freq.get(c).copied().unwrap_or(0);
+            sum += table.get(usize::from(f)).copied().unwrap_or(0.0);
+        }
+    }
     n.log2() - sum / n
 }
 
 /// Whether a secret-looking value is a documentation placeholder
 /// (`EXAMPLE`, `xxxx`, `changeme`, `<...>`, `${...}`, a single repeated character...).
 pub(crate) fn is_placeholder(v: &[u8]) -> bool {
-    /// Bit `k` set in entry `c` when marker `k` starts with byte `c`.
-    const MARKER_FIRST: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < MARKERS.len() {
-            t[MARKERS[i][0] as usize] |= 1 << i;
-            i += 1;
-        }
-        t
-    };
     const MARKERS: &[&[u8]] = &[
         b"example",
         b"xxxx",
@@ -205,6 +212,21 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
         b"fake",
         b"insert",
     ];
+    /// Bit `k` set in `FIRST[x]` (`SECOND[y]`) when marker `k`, of two bytes
+    /// or more, has the lower-case first (second) byte `x` (`y`).
+    const FIRST: [u32; 256] = marker_bytes(0);
+    const SECOND: [u32; 256] = marker_bytes(1);
+    const fn marker_bytes(at: usize) -> [u32; 256] {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < MARKERS.len() {
+            if MARKERS[i].len() >= 2 {
+                t[MARKERS[i][at] as usize] |= 1 << i;
+            }
+            i += 1;
+        }
+        t
+    }
     const WHOLE: &[&[u8]] = &[
         b"password",
         b"secret",
@@ -230,7 +252,12 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
         if let Some(word) = distinct.get_mut(usize::from(low >> 6)) {
             *word |= 1 << (low & 63);
         }
-        let mut bits = MARKER_FIRST.get(usize::from(low)).copied().unwrap_or(0);
+        // The one-byte markers.
+        if c == b'<' || c == b'>' {
+            return true;
+        }
+        let next = v.get(i + 1).map_or(0, u8::to_ascii_lowercase);
+        let mut bits = FIRST[usize::from(low)] & SECOND[usize::from(next)];
         while bits != 0 {
             let k = bits.trailing_zeros() as usize;
             bits &= bits - 1;

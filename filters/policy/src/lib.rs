@@ -27,5 +27,6 @@ pub use policy::Policy;
 pub use validation::{Problem, ValidationReport};
 
 pub mod guard;
+pub mod hold;
 pub mod identity;
 pub mod masking;

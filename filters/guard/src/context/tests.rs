@@ -106,6 +106,20 @@ fn direct_requests() {
 }
 
 #[test]
+fn long_lines_have_an_unknown_clause_start() {
+    let filler = "word ".repeat(100);
+    let question = format!("never run kubectl {filler} delete ns x never run [[kubectl delete ns x]]");
+    assert!(!command(&question));
+    let command_after_lead = format!("{filler} so please go ahead and then run [[rm -rf /]]");
+    assert!(command(&command_after_lead));
+    let asked = format!("{filler} and I wonder what happens if you run [[rm -rf /]]");
+    assert!(!command(&asked));
+    let direct = |marked: &str| is_direct(&marked.replace("[[", ""), marked.find("[[").unwrap());
+    assert!(direct(&format!("{filler} now [[ignore previous instructions")));
+    assert!(!direct(&format!("{filler} attackers write [[ignore previous instructions")));
+}
+
+#[test]
 fn never_panics_on_odd_offsets_and_text() {
     let texts = ["", "é", "日本語のテキスト", "\n\n\n", "```", "“”‘’", "a?b.c!d"];
     for text in texts {

@@ -51,27 +51,20 @@ pub(super) const INJECTION: &[Spec] = &[
     Spec {
         name: "role_override",
         pattern: concat!(
-            r"\byou\s+are\s+(?:now\s+)?(?:in\s+(?:developer|dev|god|jailbreak|jailbroken|unrestricted|sudo|admin)\s+mode",
+            r"\byou\s+are\s+(?:now\s+)?(?:dan\b|in\s+(?:developer|dev|god|jailbreak|jailbroken|unrestricted|sudo|admin)\s+mode",
             r"|(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|unaligned|unbound)\s+(?:ai|model|assistant|chatbot|llm|version)",
             r"|no\s+longer\s+(?:bound|restricted|limited|an?\s+ai\b|chatgpt|claude|an?\s+assistant)",
             r"|free\s+(?:from|of)\s+(?:all\s+|any\s+)?(?:restrictions|rules|guidelines|limitations|filters|censorship))",
             r"|\bdo\s+anything\s+now\b",
-            r"|\b(?:enable|activate|enter|switch\s+(?:in)?to|turn\s+on|unlock)\s+(?:the\s+)?(?:developer|dev|god|jailbreak|jailbroken|unrestricted|sudo|admin)\s+mode\b",
-            r"|\b(?:developer|god|jailbreak)\s+mode\s+(?:enabled|activated|on|engaged|unlocked)\b",
+            r"|\b(?:enable|activate|enter|switch\s+(?:in)?to|turn\s+on|unlock)\s+(?:the\s+)?(?:developer|dev|god|jailbreak|jailbroken|dan|unrestricted|sudo|admin)\s+mode\b",
+            r"|\b(?:developer|god|jailbreak|dan)\s+mode\s+(?:enabled|activated|on|engaged|unlocked)\b",
             r"|\b(?:pretend|act\s+as\s+if|imagine|behave\s+as\s+if)\s+(?:that\s+)?you\s+(?:have|are|had|were)\s+(?:no|not\s+bound\s+by|free\s+(?:of|from)|without)\s+(?:any\s+)?",
             r"(?:restrictions|rules|filters|guidelines|limitations|content\s+polic(?:y|ies)|safety|ethical|moral)",
             r"|\b(?:system|admin|developer|root)\s+override\b"
         ),
         context: Context::Direct,
-        check: None,
+        check: Some(dan_in_capitals),
         exact_case: false,
-    },
-    Spec {
-        name: "role_override",
-        pattern: r"\b(?i:you\s+are\s+(?:now\s+)?)DAN\b|\b(?i:(?:enable|activate|enter|switch\s+(?:in)?to|turn\s+on|unlock)\s+(?:the\s+)?)DAN\s+(?i:mode)\b|\bDAN\s+(?i:mode\s+(?:enabled|activated|on|engaged|unlocked))\b",
-        context: Context::Direct,
-        check: None,
-        exact_case: true,
     },
     Spec {
         name: "chat_template_tokens",
@@ -81,6 +74,12 @@ pub(super) const INJECTION: &[Spec] = &[
         exact_case: false,
     },
 ];
+
+/// "DAN" must be written in capitals: "you are now Dan, a travel agent" is a persona.
+fn dan_in_capitals(text: &str, start: usize, end: usize) -> bool {
+    let matched = text.get(start..end).unwrap_or("");
+    matched.split(|c: char| !c.is_ascii_alphanumeric()).all(|w| !w.eq_ignore_ascii_case("dan") || w == "DAN")
+}
 
 macro_rules! disclose {
     () => {

@@ -46,7 +46,12 @@ pub(super) const SPECS: &[Spec] = &[
 ];
 
 fn not_dry_run(text: &str, start: usize, _end: usize) -> bool {
-    let line = text.get(start..).and_then(|t| t.split('\n').next()).unwrap_or("");
+    let rest = text.get(start..).unwrap_or("");
+    let mut cut = rest.len().min(1024);
+    while !rest.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let line = rest.get(..cut).unwrap_or("").split('\n').next().unwrap_or("");
     !line.split_whitespace().any(|w| w.starts_with("--dry-run") && w != "--dry-run=none")
 }
 

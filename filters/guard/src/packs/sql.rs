@@ -105,15 +105,22 @@ fn update_without_where(text: &str, start: usize, end: usize) -> bool {
     is_identifier(&last_word(&table)) && !has_real_where(statement_rest(text, end))
 }
 
-/// The rest of the statement after `end`: up to `;`, a blank line, a code fence, or 4 KiB.
+/// The rest of the statement after `end`: up to `;`, a blank line, a code fence, the next
+/// `DELETE`/`UPDATE` (the next candidate: so the scans of all candidates add up to one pass),
+/// or 1 KiB.
 fn statement_rest(text: &str, end: usize) -> &str {
     let rest = text.get(end..).unwrap_or("");
-    let mut cut = rest.len().min(4096);
+    let mut cut = rest.len().min(1024);
     while !rest.is_char_boundary(cut) {
         cut -= 1;
     }
     let rest = rest.get(..cut).unwrap_or("");
-    let stop = [rest.find(';'), rest.find("\n\n"), rest.find("```")].into_iter().flatten().min().unwrap_or(rest.len());
+    let rest = rest.split(';').next().unwrap_or(rest);
+    let next = |word: &str| {
+        let (bytes, w) = (rest.as_bytes(), word.as_bytes());
+        bytes.windows(w.len()).position(|win| win.eq_ignore_ascii_case(w))
+    };
+    let stop = [rest.find("\n\n"), rest.find("```"), next("delete"), next("update")].into_iter().flatten().min().unwrap_or(rest.len());
     rest.get(..stop).unwrap_or(rest)
 }
 

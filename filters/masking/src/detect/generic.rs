@@ -76,28 +76,34 @@ fn is_ident(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
 }
 
-/// Bit `k` of entry `c`: needle `k` starts with byte `c` (at most 32 needles).
-const fn first_bytes(needles: &[&[u8]]) -> [u32; 256] {
+/// Bit `k` of entry `c`: byte `at` of needle `k` is `c` (at most 32 needles,
+/// each at least two bytes long).
+const fn needle_bytes(needles: &[&[u8]], at: usize) -> [u32; 256] {
     let mut t = [0u32; 256];
     let mut k = 0;
     while k < needles.len() && k < 32 {
-        t[needles[k][0] as usize] |= 1 << k;
+        assert!(needles[k].len() >= 2);
+        t[needles[k][at] as usize] |= 1 << k;
         k += 1;
     }
     t
 }
 
-const KEYWORD_FIRST: [u32; 256] = first_bytes(KEYWORDS);
-const EXCLUDED_FIRST: [u32; 256] = first_bytes(EXCLUDED);
+/// The needles that start with a given pair of bytes: `(first, second)[x] & [y]`.
+type Pairs = ([u32; 256], [u32; 256]);
 
-/// Whether one of `needles` (lower case, indexed by `first`) occurs in `hay` (lower case).
-fn contains(hay: &[u8], needles: &[&[u8]], first: &[u32; 256]) -> bool {
-    hay.iter().enumerate().any(|(i, &c)| {
-        let mut bits = first.get(usize::from(c)).copied().unwrap_or(0);
+const KEYWORD_PAIRS: Pairs = (needle_bytes(KEYWORDS, 0), needle_bytes(KEYWORDS, 1));
+const EXCLUDED_PAIRS: Pairs = (needle_bytes(EXCLUDED, 0), needle_bytes(EXCLUDED, 1));
+
+/// Whether one of `needles` (lower case, indexed by `pairs`) occurs in `hay` (lower case).
+fn contains(hay: &[u8], needles: &[&[u8]], pairs: &Pairs) -> bool {
+    hay.windows(2).enumerate().any(|(i, w)| {
+        let (&[x, y], Some(rest)) = (w, hay.get(i..)) else { return false };
+        let mut bits = pairs.0[usize::from(x)] & pairs.1[usize::from(y)];
         while bits != 0 {
             let k = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if needles.get(k).is_some_and(|n| hay.get(i..).is_some_and(|rest| rest.starts_with(n))) {
+            if needles.get(k).is_some_and(|n| rest.starts_with(n)) {
                 return true;
             }
         }
@@ -105,7 +111,18 @@ fn contains(hay: &[u8], needles: &[&[u8]], first: &[u32; 256]) -> bool {
     })
 }
 
-fn is_value_end(c: u8) -> bool {
+/// [`is_value_end`] as a table.
+const VALUE_END: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = is_value_end(i as u8);
+        i += 1;
+    }
+    t
+};
+
+const fn is_value_end(c: u8) -> bool {
     c.is_ascii_whitespace()
         || matches!(c, b',' | b';' | b'&' | b')' | b'}' | b']' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'(')
 }
@@ -184,7 +201,7 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
         *d = c.to_ascii_lowercase();
     }
     let key = key.get(..raw_key.len()).unwrap_or(&[]);
-    if !contains(key, KEYWORDS, &KEYWORD_FIRST) || contains(key, EXCLUDED, &EXCLUDED_FIRST) {
+    if !contains(key, KEYWORDS, &KEYWORD_PAIRS) || contains(key, EXCLUDED, &EXCLUDED_PAIRS) {
         return Ok(());
     }
     let password = PASSWORDISH.iter().any(|p| key.windows(p.len()).any(|w| w == *p));
@@ -203,7 +220,20 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     };
     let (mut v0, mut v1) = (i, i);
     let mut terminator = None;
+    let b = sc.b;
     loop {
+        // Skip the bytes that need no decision; the loop below would only
+        // step over them (and give up once the value is too long).
+        let limit = v0 + MAX_VALUE + 1;
+        let plain = b.get(v1..limit.min(b.len())).unwrap_or(&[]);
+        let skip = match quote {
+            Some(q) => plain.iter().position(|&c| c == q || c == b'\n' || c == b'\\'),
+            None => plain.iter().position(|&c| VALUE_END[usize::from(c)]),
+        };
+        v1 += skip.unwrap_or(plain.len());
+        if v1 >= limit {
+            return Ok(());
+        }
         match sc.at(v1, hold)? {
             None => {
                 if quote.is_some() {
@@ -235,8 +265,8 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     // `Authorization: Bearer <token>`: the secret is the word after the scheme.
     let first_word_end =
         if quote.is_some() { sc.slice(v0, v1).iter().position(|&c| c == b' ').map_or(v1, |p| v0 + p) } else { v1 };
-    let first: Vec<u8> = sc.slice(v0, first_word_end).iter().map(u8::to_ascii_lowercase).collect();
-    if SCHEMES.contains(&first.as_slice()) {
+    let first = sc.slice(v0, first_word_end);
+    if SCHEMES.iter().any(|scheme| first.eq_ignore_ascii_case(scheme)) {
         if quote.is_some() {
             v0 = first_word_end + 1;
         } else if terminator == Some(b' ') {

@@ -96,6 +96,18 @@ const LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"YE", 30),
 ];
 
+/// [`LENGTHS`] indexed by `(first letter - 'A') * 26 + (second letter - 'A')`; 0 for unknown codes.
+const LENGTH_BY_CODE: [u8; 26 * 26] = {
+    let mut t = [0u8; 26 * 26];
+    let mut k = 0;
+    while k < LENGTHS.len() {
+        let (cc, len) = LENGTHS[k];
+        t[(cc[0] - b'A') as usize * 26 + (cc[1] - b'A') as usize] = len as u8;
+        k += 1;
+    }
+    t
+};
+
 /// Longest IBAN in the table, in characters without spaces.
 const MAX_LEN: usize = 34;
 
@@ -109,7 +121,14 @@ pub(crate) fn iban(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     if !(c1.is_ascii_uppercase() && d0.is_ascii_digit() && d1.is_ascii_digit()) {
         return Ok(());
     }
-    let Some(&(_, len)) = LENGTHS.iter().find(|(cc, _)| cc[0] == c0 && cc[1] == c1) else { return Ok(()) };
+    let len = LENGTH_BY_CODE
+        .get(usize::from(c0.wrapping_sub(b'A')) * 26 + usize::from(c1.wrapping_sub(b'A')))
+        .copied()
+        .unwrap_or(0);
+    let len = usize::from(len);
+    if len == 0 || !c0.is_ascii_uppercase() {
+        return Ok(());
+    }
     let mut chars = [0u8; MAX_LEN];
     let mut n = 0;
     let mut i = s;

@@ -202,6 +202,7 @@ fn remember(sc: &Scan<'_>, r: &Run, s: usize) {
         n: r.n as u8,
         end: r.end,
         digits_at: r.digits_at,
+        sep: r.sep,
     });
 }
 

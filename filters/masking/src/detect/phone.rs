@@ -112,7 +112,11 @@ pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     if lone_short_group(sc, s)? {
         return Ok(());
     }
-    let Some(sh) = shape(sc, s, s)? else { return Ok(()) };
+    let sh = match shape_of_run(sc, s) {
+        Some(known) => known,
+        None => shape(sc, s, s)?,
+    };
+    let Some(sh) = sh else { return Ok(()) };
     if !(7..=12).contains(&sh.digits) {
         return Ok(());
     }
@@ -147,4 +151,51 @@ fn lone_short_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
         Some(b'(') => Ok(false),
         Some(_) => Ok(true),
     }
+}
+
+/// What [`shape`] at the digit `s` returns, worked out from the digit run
+/// that the digit-run detector read from `s` (see [`RunMemo`](crate::scan::RunMemo)); `None` when
+/// there is no such run or it does not settle the question (a group of
+/// more than 16 digits, or a `(` right after the run). A run read completely
+/// means [`shape`] would not wait for more bytes either: both stop at the
+/// same bytes.
+fn shape_of_run(sc: &Scan<'_>, s: usize) -> Option<Option<Shape>> {
+    let m = sc.memo.run.get();
+    if m.start != s || m.ng == 0 {
+        return None;
+    }
+    let ng = usize::from(m.ng);
+    let groups = m.end.get(..ng)?;
+    let digits_at = m.digits_at.get(..ng)?;
+    let end = usize::from(*groups.last()?);
+    let b = sc.b;
+    match b.get(s + end) {
+        Some(b'(') => return None,
+        Some(b' ' | b'-' | b'.') if b.get(s + end + 1) == Some(&b'(') => return None,
+        _ => {}
+    }
+    let mut sh = Shape { end: s + end, digits: usize::from(m.n), sizes: [0; MAX_GROUPS], ng, dashes_or_dots: false };
+    let mut before = 0u8;
+    for (k, &da) in digits_at.iter().enumerate() {
+        let size = da - before;
+        before = da;
+        if size > 16 {
+            return None;
+        }
+        // Where `shape` starts reading group `k`.
+        let start = if k == 0 { 0 } else { groups.get(k - 1).map_or(0, |&e| usize::from(e) + 1) };
+        if start > MAX_BYTES || k >= MAX_GROUPS {
+            return Some(None);
+        }
+        if let Some(slot) = sh.sizes.get_mut(k) {
+            *slot = size;
+        }
+        if k > 0 {
+            sh.dashes_or_dots |= m.sep.get(k - 1).is_some_and(|&c| c != b' ');
+        }
+    }
+    if end > MAX_BYTES || sh.digits > 15 || b.get(s + end).is_some_and(|&c| is_alnum(c)) {
+        return Some(None);
+    }
+    Some(Some(sh))
 }
