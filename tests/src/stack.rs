@@ -42,6 +42,9 @@ pub struct StackOptions {
     pub idp: bool,
     /// Secrets the control plane can resolve (`secret_ref` name, value).
     pub secrets: Vec<(String, String)>,
+    /// Extra environment of `portcullis serve`, such as
+    /// `PORTCULLIS_APPROVER_GROUPS`.
+    pub control_plane_env: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -54,6 +57,7 @@ impl Default for StackOptions {
             envoy_config: "gate.yaml".into(),
             idp: false,
             secrets: Vec::new(),
+            control_plane_env: Vec::new(),
         }
     }
 }
@@ -82,6 +86,7 @@ pub struct Stack {
     model: Service,
     envoy: Service,
     dir: tempfile::TempDir,
+    control_plane_env: Vec<(String, String)>,
     _turn: MutexGuard<'static, ()>,
 }
 
@@ -101,10 +106,11 @@ impl Stack {
         let idp = if options.idp { Some(start_idp(&dir, ports)?) } else { None };
         std::fs::write(dir.path().join("policy.yaml"), render_policy(&options.policy, ports))?;
 
-        let control_plane = if options.control_plane { Some(start_control_plane(&dir, ports, "policy.yaml")?) } else { None };
+        let control_plane =
+            if options.control_plane { Some(start_control_plane(&dir, ports, "policy.yaml", &options.control_plane_env)?) } else { None };
         let model = start_model(&dir, ports)?;
         let envoy = start_envoy(&dir, ports, &options)?;
-        let stack = Self { ports, control_plane, idp, model, envoy, dir, _turn: turn };
+        let stack = Self { ports, control_plane, idp, model, envoy, dir, control_plane_env: options.control_plane_env, _turn: turn };
         if options.control_plane {
             stack.wait_for_policy(None)?;
         }
@@ -144,7 +150,7 @@ impl Stack {
         self.stop_control_plane();
         let name = format!("policy-{}.yaml", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
         std::fs::write(self.dir.path().join(&name), render_policy(policy, self.ports))?;
-        self.control_plane = Some(start_control_plane(&self.dir, self.ports, &name)?);
+        self.control_plane = Some(start_control_plane(&self.dir, self.ports, &name, &self.control_plane_env)?);
         Ok(())
     }
 
@@ -206,7 +212,7 @@ impl Stack {
     }
 }
 
-fn start_control_plane(dir: &tempfile::TempDir, ports: Ports, policy_file: &str) -> Result<Service> {
+fn start_control_plane(dir: &tempfile::TempDir, ports: Ports, policy_file: &str, env: &[(String, String)]) -> Result<Service> {
     let mut command = Command::new(paths::workspace_binary("portcullis")?);
     command
         .arg("serve")
@@ -220,7 +226,8 @@ fn start_control_plane(dir: &tempfile::TempDir, ports: Ports, policy_file: &str)
         .env("PORTCULLIS_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("PORTCULLIS_SECRETS_DIR", dir.path().join("secrets"))
         .env("PORTCULLIS_JWKS_MIN_REFRESH_SECS", "1")
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut service = Service::spawn("control plane", command, &dir.path().join("control-plane.log"))?;
     let url = format!("http://127.0.0.1:{}/healthz", ports.control_plane);
     service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
