@@ -31,7 +31,10 @@ struct Cached {
 
 impl ApproverAuth {
     /// The identity `token` proves under the policy in force.
-    pub async fn authenticate(&self, bundles: &BundleService, token: &str) -> Result<Identity, ApiError> {
+    ///
+    /// When the bundle changed, the approval settings of its guard section
+    /// are handed to `holds` as well, so approvals follow the policy.
+    pub async fn authenticate(&self, bundles: &BundleService, holds: &crate::holds::HoldService, token: &str) -> Result<Identity, ApiError> {
         let bundle = bundles.current().await?.ok_or_else(|| {
             ApiError::Unavailable("no policy has been applied yet: approvers sign in with the policy's identity providers".into())
         })?;
@@ -42,6 +45,7 @@ impl ApproverAuth {
             _ => {
                 let parsed: PolicyBundle = serde_json::from_slice(&bundle.body).context("the bundle being served does not parse")?;
                 let authenticator = Authenticator::new(&parsed.policy.identity).map_err(|e| anyhow::anyhow!("{e}"))?;
+                holds.adopt_policy(&parsed.policy.guard.approvals);
                 Cached { etag: bundle.etag.clone(), authenticator }
             }
         };

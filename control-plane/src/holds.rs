@@ -53,7 +53,9 @@ pub struct HoldService {
 #[derive(Debug)]
 struct Inner {
     pool: SqlitePool,
-    settings: ApprovalSettings,
+    /// The settings from flags, which a policy's guard section overrides.
+    base: ApprovalSettings,
+    settings: std::sync::RwLock<ApprovalSettings>,
     feed: HoldFeed,
     webhook: Option<Webhook>,
     scrubber: Scrubber,
@@ -74,7 +76,8 @@ impl HoldService {
     pub fn new(pool: SqlitePool, settings: ApprovalSettings, webhook: Option<WebhookSettings>) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner {
             pool,
-            settings,
+            base: settings.clone(),
+            settings: std::sync::RwLock::new(settings),
             feed: HoldFeed::new(),
             webhook: webhook.map(Webhook::new).transpose()?,
             scrubber: Scrubber::new()?,
@@ -88,8 +91,22 @@ impl HoldService {
     }
 
     /// The approval settings in force.
-    pub fn settings(&self) -> &ApprovalSettings {
-        &self.inner.settings
+    pub fn settings(&self) -> ApprovalSettings {
+        self.inner.settings.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Takes approval settings from the policy's guard section: when it names
+    /// approver groups, its groups, quorum, default TTL and reason rule
+    /// replace the flags; otherwise the flags stay in force.
+    pub fn adopt_policy(&self, approvals: &portcullis_policy::guard::ApprovalSettings) {
+        let mut next = self.inner.base.clone();
+        if !approvals.approver_groups.is_empty() {
+            next.approver_groups = approvals.approver_groups.clone();
+            next.quorum = approvals.quorum.max(1);
+            next.hold_ttl = std::time::Duration::from_secs(approvals.default_ttl_secs);
+            next.require_reason = approvals.require_reason;
+        }
+        *self.inner.settings.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
     }
 
     /// The live feed of changes.
@@ -106,7 +123,7 @@ impl HoldService {
         for rule in &mut rules {
             rule.message = rule.message.as_deref().map(|m| scrubber.scrub(m));
         }
-        let ttl = self.inner.settings.ttl(request.ttl_secs);
+        let ttl = self.settings().ttl(request.ttl_secs);
         let _write = self.inner.write.lock().await;
         let now = now_ms();
         let mut hold = HoldRow {
@@ -227,7 +244,7 @@ impl HoldService {
         let decisions = hold_store::decisions(&mut conn, id).await?;
         let events = hold_store::events(&mut conn, id).await?;
         let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
-        let settings = &self.inner.settings;
+        let settings = &self.settings();
         let missing_groups = match approval::outcome(settings, &votes) {
             Outcome::Pending { missing_groups, .. } => missing_groups,
             Outcome::Approved | Outcome::Denied => Vec::new(),
@@ -263,7 +280,7 @@ impl HoldService {
     /// out of range), 403 (the approver's own hold), 404, or 409 (the hold expired or is
     /// decided, or this approver already voted).
     pub async fn decide(&self, id: &str, approver: &Identity, decision: Decision, request: DecideRequest) -> Result<HoldDetail, ApiError> {
-        let settings = &self.inner.settings;
+        let settings = &self.settings();
         validate_decision(settings, decision, &request).map_err(ApiError::Invalid)?;
         let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| self.inner.scrubber.scrub(r));
         let mut expired = false;
@@ -332,7 +349,7 @@ impl HoldService {
     async fn settle_votes(&self, conn: &mut sqlx::SqliteConnection, hold: &HoldRow, voter: &str, now: i64) -> anyhow::Result<Option<(EventKind, String, Option<String>)>> {
         let decisions = hold_store::decisions(conn, &hold.id).await?;
         let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
-        let (status, kind) = match approval::outcome(&self.inner.settings, &votes) {
+        let (status, kind) = match approval::outcome(&self.settings(), &votes) {
             Outcome::Pending { .. } => return Ok(None),
             Outcome::Approved => (HoldStatus::Approved, EventKind::Approved),
             Outcome::Denied => (HoldStatus::Denied, EventKind::Denied),
@@ -576,4 +593,28 @@ fn new_id(prefix: &str) -> anyhow::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for an id: {e}"))?;
     Ok(format!("{prefix}_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_policy_overrides_the_flags_only_when_it_names_approvers() {
+        let flags = ApprovalSettings { approver_groups: vec!["flag-approvers".into()], ..ApprovalSettings::default() };
+        let holds = HoldService::new(crate::db::in_memory().await.unwrap(), flags, None).unwrap();
+        let mut policy = portcullis_policy::guard::ApprovalSettings::default();
+        holds.adopt_policy(&policy);
+        assert_eq!(holds.settings().approver_groups, vec!["flag-approvers".to_owned()]);
+
+        policy.approver_groups = vec!["dba-leads".into()];
+        policy.quorum = 2;
+        policy.require_reason = true;
+        policy.default_ttl_secs = 120;
+        holds.adopt_policy(&policy);
+        let settings = holds.settings();
+        assert_eq!(settings.approver_groups, vec!["dba-leads".to_owned()]);
+        assert_eq!((settings.quorum, settings.require_reason), (2, true));
+        assert_eq!(settings.hold_ttl, std::time::Duration::from_secs(120));
+    }
 }

@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for OidcCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized("send your OIDC access token as `Authorization: Bearer <token>`"))?;
-        Ok(Self(state.approvers.authenticate(&state.bundles, token).await?))
+        Ok(Self(state.approvers.authenticate(&state.bundles, &state.holds, token).await?))
     }
 }
 
