@@ -50,15 +50,40 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// Runs `wrk` against `url` with one thread. With `tokens_file`, each request
-/// takes the next token of that file (one per line); otherwise every request
-/// sends `token`.
-pub fn run_wrk(url: &str, token: &str, tokens_file: Option<&Path>, seconds: u64, connections: u32) -> Result<WrkResult> {
+/// What each request of a load run sends.
+#[derive(Debug, Clone, Copy)]
+pub enum Load<'a> {
+    /// `GET /` with the same token every time.
+    HotToken(&'a str),
+    /// `GET /` with the next token of this file (one per line) each time.
+    DistinctTokens(&'a Path),
+    /// `POST /` of this JSON file with the same token every time.
+    PostJson {
+        /// The token.
+        token: &'a str,
+        /// The body.
+        body: &'a Path,
+    },
+}
+
+/// Runs `wrk` against `url` with one thread.
+pub fn run_wrk(url: &str, load: Load<'_>, seconds: u64, connections: u32) -> Result<WrkResult> {
     let mut command = Command::new("wrk");
     command.args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency"]);
     let script;
-    match tokens_file {
-        Some(file) => {
+    match load {
+        Load::PostJson { token, body } => {
+            script = body.with_extension("lua");
+            std::fs::write(
+                &script,
+                format!(
+                    "wrk.method = \"POST\"\nlocal f = io.open(\"{}\", \"rb\")\nwrk.body = f:read(\"*a\")\nf:close()\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n",
+                    body.display()
+                ),
+            )?;
+            command.arg("-s").arg(&script);
+        }
+        Load::DistinctTokens(file) => {
             script = file.with_extension("lua");
             std::fs::write(
                 &script,
@@ -69,7 +94,7 @@ pub fn run_wrk(url: &str, token: &str, tokens_file: Option<&Path>, seconds: u64,
             )?;
             command.arg("-s").arg(&script);
         }
-        None => {
+        Load::HotToken(token) => {
             command.arg("-H").arg(format!("Authorization: Bearer {token}"));
         }
     }
