@@ -45,6 +45,9 @@ pub struct StackOptions {
     /// Extra environment of `portcullis serve`, such as
     /// `PORTCULLIS_APPROVER_GROUPS`.
     pub control_plane_env: Vec<(String, String)>,
+    /// Whether to start the MCP server (`tests/clients/mcp_server.py`), which
+    /// `portcullis.yaml` routes `/mcp` to.
+    pub mcp: bool,
 }
 
 impl Default for StackOptions {
@@ -58,6 +61,7 @@ impl Default for StackOptions {
             idp: false,
             secrets: Vec::new(),
             control_plane_env: Vec::new(),
+            mcp: false,
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct Ports {
     pub control_plane: u16,
     /// The OpenID provider.
     pub idp: u16,
+    /// The MCP server (free but unused when it is not started).
+    pub mcp: u16,
 }
 
 /// A running stack. Dropping it stops every process and removes its files.
@@ -83,6 +89,7 @@ pub struct Stack {
     pub ports: Ports,
     control_plane: Option<Service>,
     idp: Option<Service>,
+    mcp: Option<Service>,
     model: Service,
     envoy: Service,
     dir: tempfile::TempDir,
@@ -96,21 +103,28 @@ impl Stack {
     pub fn start(options: StackOptions) -> Result<Self> {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = tempfile::Builder::new().prefix("portcullis-e2e-").tempdir()?;
-        let ports =
-            Ports { ingress: free_port()?, admin: free_port()?, model: free_port()?, control_plane: free_port()?, idp: free_port()? };
+        let ports = Ports {
+            ingress: free_port()?,
+            admin: free_port()?,
+            model: free_port()?,
+            control_plane: free_port()?,
+            idp: free_port()?,
+            mcp: free_port()?,
+        };
         let secrets = dir.path().join("secrets");
         std::fs::create_dir(&secrets)?;
         for (name, value) in &options.secrets {
             std::fs::write(secrets.join(name), value)?;
         }
         let idp = if options.idp { Some(start_idp(&dir, ports)?) } else { None };
+        let mcp = if options.mcp { Some(start_mcp(&dir, ports)?) } else { None };
         std::fs::write(dir.path().join("policy.yaml"), render_policy(&options.policy, ports))?;
 
         let control_plane =
             if options.control_plane { Some(start_control_plane(&dir, ports, "policy.yaml", &options.control_plane_env)?) } else { None };
         let model = start_model(&dir, ports)?;
         let envoy = start_envoy(&dir, ports, &options)?;
-        let stack = Self { ports, control_plane, idp, model, envoy, dir, control_plane_env: options.control_plane_env, _turn: turn };
+        let stack = Self { ports, control_plane, idp, mcp, model, envoy, dir, control_plane_env: options.control_plane_env, _turn: turn };
         if options.control_plane {
             stack.wait_for_policy(None)?;
         }
@@ -185,6 +199,12 @@ impl Stack {
         self.envoy.log_tail(usize::MAX)
     }
 
+    /// The MCP server's whole log so far (empty when it was not started):
+    /// each JSON-RPC message it received and each tool it ran.
+    pub fn mcp_log(&self) -> String {
+        self.mcp.as_ref().map(|s| s.log_tail(usize::MAX)).unwrap_or_default()
+    }
+
     /// Issuer URL of the OpenID provider.
     pub fn idp_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.idp)
@@ -205,6 +225,7 @@ impl Stack {
     pub fn processes(&self) -> Vec<(&str, u32)> {
         self.idp
             .iter()
+            .chain(self.mcp.iter())
             .chain(self.control_plane.iter())
             .chain([&self.model, &self.envoy])
             .filter_map(|s| s.pid().map(|pid| (s.name(), pid)))
@@ -251,6 +272,16 @@ fn start_idp(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
     Ok(service)
 }
 
+fn start_mcp(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
+    let mut command = Command::new(paths::python()?);
+    command.arg(paths::project_root().join("tests/clients/mcp_server.py")).env("PORT", ports.mcp.to_string());
+    let log = dir.path().join("mcp-server.log");
+    let mut service = Service::spawn("mcp server", command, &log)?;
+    // It prints this line once it accepts connections.
+    service.wait_until(READY_TIMEOUT, || std::fs::read_to_string(&log).is_ok_and(|text| text.contains("mcp server ready on")))?;
+    Ok(service)
+}
+
 fn start_model(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
     let mut command = Command::new(paths::workspace_binary("portcullis-mock-model")?);
     command.arg("--listen").arg(format!("127.0.0.1:{}", ports.model));
@@ -268,6 +299,7 @@ pub fn render_envoy_config(name: &str, ports: Ports, filters_dir: &std::path::Pa
         .replace("{{ADMIN_PORT}}", &ports.admin.to_string())
         .replace("{{LISTEN_PORT}}", &ports.ingress.to_string())
         .replace("{{MODEL_PORT}}", &ports.model.to_string())
+        .replace("{{MCP_PORT}}", &ports.mcp.to_string())
         .replace("{{CONTROL_PLANE_PORT}}", &ports.control_plane.to_string())
         .replace("{{FILTERS_DIR}}", &filters_dir.display().to_string())
         .replace("{{FLEET_TOKEN}}", FLEET_TOKEN)

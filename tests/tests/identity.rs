@@ -38,6 +38,10 @@ identity:
     - {{ name: ci-no-large-models, groups: [ci], targets: [model], models: ["mock-large"], effect: deny }}
     - {{ name: ml-team, groups: [ml], targets: [model], effect: allow }}
     - {{ name: ci-small-models, groups: [ci], targets: [model], models: ["mock-small"], effect: allow }}
+# These tests read the headers the model received, echoed in its answer,
+# credential included: the mask filter would (rightly) redact it.
+masking:
+  mask_responses: false
 "#,
         hash = hash_api_key(CI_API_KEY)
     )
