@@ -78,6 +78,8 @@ fn main() -> Result<()> {
             let duration = duration.to_string();
             step("bench: token verification: no auth vs Envoy jwt_authn vs the Portcullis token filter");
             cmd!(sh, "cargo run --quiet --locked -p portcullis-e2e --bin portcullis-bench -- --duration {duration}").run()?;
+            step("bench: masking: bare Envoy vs the Portcullis mask filter (JSON latency, SSE time to first byte)");
+            cmd!(sh, "cargo run --quiet --locked -p portcullis-e2e --bin portcullis-bench-mask").run()?;
             Ok(())
         }
         Command::Demo { serve } => {

@@ -172,6 +172,20 @@ impl Exchange {
         }
     }
 
+    /// Request trailers ended the body: a buffered body is finished here
+    /// (otherwise Envoy would pass it on as it is).
+    pub fn on_request_trailers(&mut self, size: usize, read: impl FnOnce() -> Vec<u8>) -> BodyStep {
+        match self.request {
+            Phase::Buffering(_) => self.on_request_body(size, true, read),
+            _ => BodyStep::Pass,
+        }
+    }
+
+    /// Whether the request body is being buffered whole.
+    pub fn request_is_buffering(&self) -> bool {
+        matches!(self.request, Phase::Buffering(_))
+    }
+
     /// Response headers: decides how the response body is handled.
     pub fn on_response_headers(&mut self, headers: Headers<'_>) -> Result<ResponsePlan, Refusal> {
         let restore = !self.pseudo.is_empty();
@@ -508,6 +522,20 @@ mod tests {
         x.on_request_headers(Headers { end_of_stream: true, ..json_headers() }).unwrap();
         let sse = Headers { content_type: Some("text/event-stream"), content_length: Some(100), ..Headers::default() };
         assert!(x.on_response_headers(sse).unwrap().drop_content_length);
+    }
+
+    #[test]
+    fn bodies_ended_by_trailers_are_still_masked() {
+        let mut x = Exchange::new(engine("{}"));
+        x.on_request_headers(json_headers()).unwrap();
+        let body = br#"{"content":"mail jane@example.com"}"#.to_vec();
+        assert_eq!(x.on_request_body(body.len(), false, || unreachable!()), BodyStep::Hold);
+        assert!(x.request_is_buffering());
+        assert_eq!(replaced(x.on_request_trailers(body.len(), || body.clone())), br#"{"content":"mail [EMAIL]"}"#);
+        x.on_response_headers(json_headers()).unwrap();
+        assert_eq!(x.on_response_body(body.len(), false, || unreachable!()), BodyStep::Hold);
+        assert!(x.response_is_buffering());
+        assert_eq!(replaced(x.on_response_trailers(body.len(), || body.clone())), br#"{"content":"mail [EMAIL]"}"#);
     }
 
     #[test]

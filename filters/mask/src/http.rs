@@ -132,7 +132,10 @@ impl HttpContext for MaskHttp {
         self.exchange = Some(exchange);
         let plan = match plan {
             Ok(plan) => plan,
-            Err(refusal) => return self.refuse(&refusal),
+            Err(refusal) => {
+                self.publish();
+                return self.refuse(&refusal);
+            }
         };
         if plan.drop_content_length && header(&headers, "content-length").is_some() {
             if let Err(e) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, "content-length") {
@@ -159,6 +162,29 @@ impl HttpContext for MaskHttp {
         self.apply(BufferType::HttpRequestBody, body_size, step)
     }
 
+    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        if self.replied {
+            return Action::Continue;
+        }
+        let Some(exchange) = &mut self.exchange else { return Action::Continue };
+        // The body is only readable (and writable) here while this filter
+        // buffers it: read it only then.
+        let body = if exchange.request_is_buffering() { Self::read(BufferType::HttpRequestBody, usize::MAX) } else { Vec::new() };
+        let size = body.len();
+        let step = exchange.on_request_trailers(size, || body);
+        self.publish();
+        match step {
+            BodyStep::Replace(bytes) if size > 0 => {
+                if let Err(e) = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &bytes) {
+                    log::error!("could not replace the body: host status {e:?}");
+                }
+                Action::Continue
+            }
+            BodyStep::Refuse(refusal) => self.refuse(&refusal),
+            _ => Action::Continue,
+        }
+    }
+
     fn on_http_response_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
         if self.replied {
             return Action::Continue;
@@ -171,6 +197,7 @@ impl HttpContext for MaskHttp {
             content_length: header(&headers, "content-length").and_then(|v| v.trim().parse().ok()),
             end_of_stream,
         });
+        self.publish();
         match plan {
             Ok(plan) => {
                 if plan.drop_content_length && header(&headers, "content-length").is_some() {

@@ -11,7 +11,10 @@
 //!   much PII-dense prompt text and whose JSON answer carries as much again
 //!   (cards, IBANs, e-mails, SSNs, AWS keys): masked both ways, buffered;
 //! - `sse`: a streamed answer with PII split across events: time to the
-//!   first body byte (TTFB) and to the end of the stream.
+//!   first body byte (TTFB).
+//!
+//! `cargo run -p portcullis-e2e --bin portcullis-bench-mask -- --requests 300`
+//! after `cargo xtask build` (`cargo xtask bench` runs it too).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -122,7 +125,6 @@ fn main() -> Result<()> {
     let [mut b, mut m] = alternate(&agents, &urls, &args, |agent, url| time_stream(agent, url, &body))?;
     eprintln!("  sse       bare TTFB p50 {:.3} ms, mask TTFB p50 {:.3} ms", b[0].p50(), m[0].p50());
     rows.push(("sse time to first byte".into(), b.remove(0), m.remove(0)));
-    rows.push(("sse whole stream".into(), b.remove(0), m.remove(0)));
 
     bare.stop();
     mask.stop();
@@ -206,7 +208,9 @@ fn time_json(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<f64> {
     Ok(start.elapsed().as_secs_f64() * 1e3)
 }
 
-/// Milliseconds until the first body byte, and until the end of the stream.
+/// Milliseconds until the first body byte. The rest of the stream is read
+/// but not timed: on loopback its end is dominated by TCP delayed-ACK
+/// timing, not by the filters.
 fn time_stream(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<Vec<f64>> {
     let start = Instant::now();
     let response = post(agent, url, body)?;
@@ -218,7 +222,7 @@ fn time_stream(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<Vec<f64>> 
     let ttfb = start.elapsed().as_secs_f64() * 1e3;
     let mut rest = Vec::new();
     reader.read_to_end(&mut rest)?;
-    Ok(vec![ttfb, start.elapsed().as_secs_f64() * 1e3])
+    Ok(vec![ttfb])
 }
 
 fn start_envoy(dir: &Path, file: &str, values: &[(&str, String)]) -> Result<(Service, u16)> {
