@@ -8,7 +8,10 @@ use portcullis_policy::identity::{AccessRule, IdentityHeaders, IdentityPolicy, T
 use portcullis_policy::ValidationReport;
 use serde_json::Value;
 
-use crate::cache::{BoundedCache, Digest, DigestHasher};
+use crate::cache::{BoundedCache, KeyHasher};
+
+/// SHA-256 of an API key: how API keys are stored in the policy.
+type Digest = [u8; 32];
 use crate::error::{AuthError, AuthErrorCode, CredentialUnavailable, Denied};
 use crate::headers::HeaderPlan;
 use crate::identity::{AuthMethod, Identity, API_KEY_PROVIDER};
@@ -77,7 +80,7 @@ struct Verified {
 /// the life of that version, so its caches make repeated tokens cost one SHA-256.
 pub struct Authenticator {
     providers: Vec<Provider>,
-    api_keys: HashMap<Digest, ApiKeyEntry, BuildHasherDefault<DigestHasher>>,
+    api_keys: HashMap<Digest, ApiKeyEntry, BuildHasherDefault<KeyHasher>>,
     sources: Vec<Source>,
     targets: Vec<Target>,
     rules: Vec<AccessRule>,
@@ -221,9 +224,8 @@ impl Authenticator {
             return Err(AuthError::new(AuthErrorCode::TokenTooLarge, format!("the token is longer than {} bytes", self.max_token_bytes)));
         }
         let source_index = source.unwrap_or(usize::MAX);
-        let digest = sha256(token);
         let allowed = |provider: usize| source.is_none_or(|s| self.sources.get(s).is_some_and(|s| s.providers.contains(&provider)));
-        if let Some(hit) = self.verified.get(&digest, now) {
+        if let Some(hit) = self.verified.get(token, now) {
             if allowed(hit.provider) {
                 let mut identity = hit.identity.clone();
                 identity.credential_header = header.map(str::to_owned);
@@ -231,7 +233,7 @@ impl Authenticator {
                 return Ok(identity);
             }
         }
-        if let Some((error, failed_source)) = self.failed.get(&digest, now) {
+        if let Some((error, failed_source)) = self.failed.get(token, now) {
             if *failed_source == source_index {
                 let error = error.clone();
                 self.stats.failure_cache_hits += 1;
@@ -240,12 +242,12 @@ impl Authenticator {
         }
         match self.verify_jwt(token, source, header, now) {
             Ok((identity, provider, valid_until)) => {
-                self.verified.insert(digest, Verified { identity: identity.clone(), provider }, valid_until, now);
+                self.verified.insert(token, Verified { identity: identity.clone(), provider }, valid_until, now);
                 Ok(identity)
             }
             Err(error) => {
                 if !error.code.is_transient() {
-                    self.failed.insert(digest, (error.clone(), source_index), now.saturating_add(self.failed_ttl), now);
+                    self.failed.insert(token, (error.clone(), source_index), now.saturating_add(self.failed_ttl), now);
                 }
                 Err(error)
             }

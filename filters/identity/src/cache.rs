@@ -1,4 +1,11 @@
-//! A bounded map from token digests to results, so hot tokens skip signature work.
+//! A bounded map from tokens to results, so hot tokens skip signature work.
+//!
+//! Keys are the tokens themselves, compared in full, under a fast
+//! non-cryptographic hash: a hash collision can only cost a lookup, never
+//! return another token's result. (A SHA-256 of each token, the obvious key,
+//! costs more than everything else on the cached path inside V8.) The map is
+//! bounded, so crafted colliding keys can lengthen a probe to at most
+//! `capacity` comparisons.
 //!
 //! Entries carry the time they stop being valid. When the map is full, expired
 //! entries go first; if none has expired, the least recently used eighth goes
@@ -7,14 +14,11 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// SHA-256 of a credential.
-pub type Digest = [u8; 32];
-
-/// Hashes keys that are already uniformly distributed digests: no random seed needed.
+/// A fast multiplicative hash over 8-byte words.
 #[derive(Default)]
-pub struct DigestHasher(u64);
+pub struct KeyHasher(u64);
 
-impl Hasher for DigestHasher {
+impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -34,9 +38,9 @@ struct Entry<V> {
     last_used: u64,
 }
 
-/// A bounded cache keyed by digest.
+/// A bounded cache keyed by token.
 pub struct BoundedCache<V> {
-    map: HashMap<Digest, Entry<V>, BuildHasherDefault<DigestHasher>>,
+    map: HashMap<Box<str>, Entry<V>, BuildHasherDefault<KeyHasher>>,
     capacity: usize,
     tick: u64,
     evictions: u64,
@@ -49,7 +53,7 @@ impl<V> BoundedCache<V> {
     }
 
     /// The entry for `key` if it is still valid at `now`; an expired entry is dropped.
-    pub fn get(&mut self, key: &Digest, now: u64) -> Option<&V> {
+    pub fn get(&mut self, key: &str, now: u64) -> Option<&V> {
         let expired = self.map.get(key).is_some_and(|entry| entry.valid_until <= now);
         if expired {
             self.map.remove(key);
@@ -62,15 +66,15 @@ impl<V> BoundedCache<V> {
     }
 
     /// Stores `value` until `valid_until` (exclusive), evicting if the cache is full.
-    pub fn insert(&mut self, key: Digest, value: V, valid_until: u64, now: u64) {
+    pub fn insert(&mut self, key: &str, value: V, valid_until: u64, now: u64) {
         if self.capacity == 0 || valid_until <= now {
             return;
         }
-        if self.map.len() >= self.capacity && !self.map.contains_key(&key) {
+        if self.map.len() >= self.capacity && !self.map.contains_key(key) {
             self.evict(now);
         }
         self.tick += 1;
-        self.map.insert(key, Entry { value, valid_until, last_used: self.tick });
+        self.map.insert(key.into(), Entry { value, valid_until, last_used: self.tick });
     }
 
     fn evict(&mut self, now: u64) {
@@ -109,20 +113,18 @@ impl<V> BoundedCache<V> {
 mod tests {
     use super::*;
 
-    fn key(i: u32) -> Digest {
-        let mut key = [0u8; 32];
-        key[..4].copy_from_slice(&i.to_be_bytes());
-        key
+    fn key(i: u32) -> String {
+        format!("token-{i}")
     }
 
     #[test]
     fn entries_expire() {
         let mut cache = BoundedCache::new(4);
-        cache.insert(key(1), "a", 100, 10);
+        cache.insert(&key(1), "a", 100, 10);
         assert_eq!(cache.get(&key(1), 99), Some(&"a"));
         assert_eq!(cache.get(&key(1), 100), None);
         assert_eq!(cache.len(), 0);
-        cache.insert(key(2), "b", 10, 10);
+        cache.insert(&key(2), "b", 10, 10);
         assert_eq!(cache.len(), 0, "already-expired entries are not stored");
     }
 
@@ -130,11 +132,11 @@ mod tests {
     fn bound_is_respected_and_recently_used_entries_survive() {
         let mut cache = BoundedCache::new(16);
         for i in 0..16 {
-            cache.insert(key(i), i, 1_000, 0);
+            cache.insert(&key(i), i, 1_000, 0);
         }
         assert!(cache.get(&key(0), 1).is_some());
         for i in 16..200 {
-            cache.insert(key(i), i, 1_000, 1);
+            cache.insert(&key(i), i, 1_000, 1);
             assert!(cache.len() <= 16);
             // Key 0 is kept hot.
             assert!(cache.get(&key(0), 1).is_some(), "hot entry evicted at {i}");
@@ -146,11 +148,11 @@ mod tests {
     #[test]
     fn expired_entries_are_evicted_first() {
         let mut cache = BoundedCache::new(4);
-        cache.insert(key(1), 1, 50, 0);
+        cache.insert(&key(1), 1, 50, 0);
         for i in 2..=4 {
-            cache.insert(key(i), i, 1_000, 0);
+            cache.insert(&key(i), i, 1_000, 0);
         }
-        cache.insert(key(5), 5, 1_000, 60);
+        cache.insert(&key(5), 5, 1_000, 60);
         assert_eq!(cache.len(), 4);
         for i in 2..=5 {
             assert!(cache.get(&key(i), 60).is_some());
@@ -160,7 +162,7 @@ mod tests {
     #[test]
     fn zero_capacity_disables_caching() {
         let mut cache = BoundedCache::new(0);
-        cache.insert(key(1), 1, 1_000, 0);
+        cache.insert(&key(1), 1, 1_000, 0);
         assert!(cache.get(&key(1), 0).is_none());
         cache.clear();
     }
