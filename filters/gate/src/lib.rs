@@ -11,64 +11,40 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use portcullis_filter_runtime::Gate;
-use portcullis_filter_sdk::{reply, PolicyClient, SharedPolicy};
-use portcullis_policy::POLICY_VERSION_HEADER;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use portcullis_filter_sdk::{reply, Filter, SharedPolicy};
+use portcullis_policy::{PolicyBundle, POLICY_VERSION_HEADER};
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
 
 /// The module's entry point, exported to the host as `_initialize`.
 #[allow(missing_docs)]
 mod entry {
-    use super::GateRoot;
+    use super::GateFilter;
+    use portcullis_filter_sdk::PolicyRoot;
     use proxy_wasm::traits::RootContext;
 
     proxy_wasm::main! {{
         portcullis_filter_sdk::init_logging();
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(GateRoot::default()) });
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(PolicyRoot::<GateFilter>::default()) });
     }}
 }
 
-#[derive(Default)]
-struct GateRoot {
-    client: Option<PolicyClient>,
-}
+/// The gate filter, as the SDK's root context sees it: it derives nothing
+/// from the bundle beyond what the policy sync already keeps.
+struct GateFilter;
 
-impl Context for GateRoot {
-    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
-        if let Some(client) = &mut self.client {
-            client.on_http_call_response(token, body_size);
-        }
-    }
-}
+impl Filter for GateFilter {
+    const NAME: &'static str = "gate";
+    type Shared = ();
 
-impl RootContext for GateRoot {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        match PolicyClient::from_plugin_config(self.get_plugin_configuration()) {
-            Ok(mut client) => {
-                client.start();
-                self.client = Some(client);
-                true
-            }
-            Err(e) => {
-                log::error!("portcullis gate filter refuses to start: {e}");
-                false
-            }
-        }
-    }
+    fn on_bundle(_shared: &mut (), _bundle: &Arc<PolicyBundle>) {}
 
-    fn on_tick(&mut self) {
-        if let Some(client) = &mut self.client {
-            client.on_tick();
-        }
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let policy = self.client.as_ref()?.shared();
-        Some(Box::new(GateHttp { policy, version: None }))
+    fn http_context(policy: SharedPolicy, _shared: Rc<RefCell<()>>) -> Box<dyn HttpContext> {
+        Box::new(GateHttp { policy, version: None })
     }
 }
 

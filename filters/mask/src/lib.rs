@@ -71,6 +71,6 @@ mod entry {
 
     proxy_wasm::main! {{
         portcullis_filter_sdk::init_logging();
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(crate::root::MaskRoot::default()) });
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(portcullis_filter_sdk::PolicyRoot::<crate::root::MaskFilter>::default()) });
     }}
 }

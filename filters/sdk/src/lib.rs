@@ -3,6 +3,8 @@
 //! Everything that decides lives in `portcullis-filter-runtime`; this crate
 //! only moves bytes between that logic and the host:
 //!
+//! - [`PolicyRoot`] is the root context of every filter; a filter says what
+//!   it derives from each bundle by implementing [`Filter`].
 //! - [`PolicyClient`] polls the control plane from a root context with
 //!   `dispatch_http_call` and feeds the answers to a
 //!   [`PolicySync`](portcullis_filter_runtime::PolicySync).
@@ -13,8 +15,10 @@
 
 mod policy_client;
 pub mod reply;
+mod root;
 
 pub use policy_client::{PolicyClient, SharedPolicy};
+pub use root::{Filter, PolicyRoot};
 
 use proxy_wasm::types::LogLevel;
 
