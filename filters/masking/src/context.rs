@@ -49,15 +49,10 @@ impl Words {
 const SSN_LIST: &[Ctx] = &[Ctx(b"ssn", true), Ctx(b"social security", true), Ctx(b"ss#", false), Ctx(b"soc sec", true)];
 const ITIN_LIST: &[Ctx] = &[Ctx(b"itin", true), Ctx(b"taxpayer", true), Ctx(b"tin", false)];
 const ABA_LIST: &[Ctx] = &[Ctx(b"routing", true), Ctx(b"aba", false), Ctx(b"rtn", false), Ctx(b"transit", true)];
-const SIN_LIST: &[Ctx] = &[
-    Ctx(b"sin", false),
-    Ctx(b"social insurance", true),
-    Ctx(b"nas", false),
-    Ctx(b"assurance sociale", true),
-];
+const SIN_LIST: &[Ctx] =
+    &[Ctx(b"sin", false), Ctx(b"social insurance", true), Ctx(b"nas", false), Ctx(b"assurance sociale", true)];
 const NHS_LIST: &[Ctx] = &[Ctx(b"nhs", false), Ctx(b"health service", true)];
-const AADHAAR_LIST: &[Ctx] =
-    &[Ctx(b"aadhaar", true), Ctx(b"aadhar", true), Ctx(b"uidai", true), Ctx(b"uid", false)];
+const AADHAAR_LIST: &[Ctx] = &[Ctx(b"aadhaar", true), Ctx(b"aadhar", true), Ctx(b"uidai", true), Ctx(b"uid", false)];
 const BSN_LIST: &[Ctx] = &[Ctx(b"bsn", false), Ctx(b"burgerservicenummer", true), Ctx(b"sofi", true)];
 const PESEL_LIST: &[Ctx] = &[Ctx(b"pesel", true)];
 const PHONE_LIST: &[Ctx] = &[
@@ -123,7 +118,7 @@ const ENTRIES: ([Entry; MAX_ENTRIES], usize) = {
         // Like `Words::new`, only the first 32 words of a list count.
         while k < list.len() && k < 32 {
             assert!(n < MAX_ENTRIES, "too many context words");
-            assert!(list[k].0.len() >= 2, "context words have at least two bytes");
+            assert!(list[k].0.len() >= 3, "context words have at least three bytes");
             out[n] = Entry { word: list[k].0, prefix: list[k].1, list: l as u8 };
             n += 1;
             k += 1;
@@ -133,11 +128,13 @@ const ENTRIES: ([Entry; MAX_ENTRIES], usize) = {
     (out, n)
 };
 
-/// Bit `e` set in `FIRST[x]` (`SECOND[y]`) when entry `e` has the first
-/// (second) byte `x` (`y`) in either case; a space in a word also matches
-/// `_` and `-` (see [`starts_with_words`]).
+/// Bit `e` set in `FIRST[x]` (`SECOND[y]`, `THIRD[z]`) when entry `e` has
+/// the first (second, third) byte `x` (`y`, `z`) in either case; a space in a
+/// word also matches `_` and `-` (see [`starts_with_words`]). Every word has
+/// at least three bytes.
 const FIRST: [u64; 256] = entry_bytes(0);
 const SECOND: [u64; 256] = entry_bytes(1);
+const THIRD: [u64; 256] = entry_bytes(2);
 
 const fn entry_bytes(at: usize) -> [u64; 256] {
     let mut t = [0u64; 256];
@@ -256,6 +253,7 @@ impl ContextIndex {
 }
 
 /// Appends the registered words at word starts in `from..to`.
+#[inline(never)]
 fn find_words(b: &[u8], from: usize, to: usize, hits: &mut Vec<Hit>) {
     let to = to.min(b.len());
     let mut prev_word = from.checked_sub(1).and_then(|j| b.get(j)).is_some_and(|&c| is_word_byte(c));
@@ -303,9 +301,17 @@ fn word_bytes8(x: u64) -> u64 {
 /// Records the registered words that start at the word start `p`.
 #[inline]
 fn word_at(b: &[u8], p: usize, hits: &mut Vec<Hit>) {
-    let (Some(&c), Some(rest)) = (b.get(p), b.get(p..)) else { return };
-    let next = b.get(p + 1).copied().unwrap_or(0);
-    let mut bits = FIRST[usize::from(c)] & SECOND[usize::from(next)];
+    let byte = |k: usize| usize::from(b.get(p + k).copied().unwrap_or(0));
+    let bits = FIRST[byte(0)] & SECOND[byte(1)] & THIRD[byte(2)];
+    if bits != 0 {
+        verify(b, p, bits, hits);
+    }
+}
+
+/// Records the entries in `bits` (whose first three bytes match) that start at `p`.
+#[inline(never)]
+fn verify(b: &[u8], p: usize, mut bits: u64, hits: &mut Vec<Hit>) {
+    let rest = b.get(p..).unwrap_or(&[]);
     while bits != 0 {
         let e = bits.trailing_zeros() as usize;
         bits &= bits - 1;
@@ -396,12 +402,69 @@ mod tests {
     }
 
     const PARTS: &[&str] = &[
-        " ", " ", "\n", ";", ",", "\",", "', ", "  \n ", "_", "-", "1", "123", "x", "call", "Phone", "TEL", "tél",
-        "TÉL", "telephone", "recall", "ssn", "SSN#", "ss#", "soc sec", "soc_sec", "social-security", "itin", "tin",
-        "taxpayer", "routing", "aba", "abacus", "rtn", "transit", "sin", "using", "nas", "social insurance",
-        "assurance sociale", "nhs", "NHS-number", "health service", "aadhaar", "aadhar", "uidai", "uid", "bsn",
-        "burgerservicenummer", "sofi", "pesel", "text me", "text_me", "sms", "handy", "móvil", "komórk", "日本",
-        "über", "numer", "nummer", "reach", "ring", "dial",
+        " ",
+        " ",
+        "\n",
+        ";",
+        ",",
+        "\",",
+        "', ",
+        "  \n ",
+        "_",
+        "-",
+        "1",
+        "123",
+        "x",
+        "call",
+        "Phone",
+        "TEL",
+        "tél",
+        "TÉL",
+        "telephone",
+        "recall",
+        "ssn",
+        "SSN#",
+        "ss#",
+        "soc sec",
+        "soc_sec",
+        "social-security",
+        "itin",
+        "tin",
+        "taxpayer",
+        "routing",
+        "aba",
+        "abacus",
+        "rtn",
+        "transit",
+        "sin",
+        "using",
+        "nas",
+        "social insurance",
+        "assurance sociale",
+        "nhs",
+        "NHS-number",
+        "health service",
+        "aadhaar",
+        "aadhar",
+        "uidai",
+        "uid",
+        "bsn",
+        "burgerservicenummer",
+        "sofi",
+        "pesel",
+        "text me",
+        "text_me",
+        "sms",
+        "handy",
+        "móvil",
+        "komórk",
+        "日本",
+        "über",
+        "numer",
+        "nummer",
+        "reach",
+        "ring",
+        "dial",
     ];
 
     #[test]

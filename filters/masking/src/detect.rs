@@ -1,7 +1,11 @@
 //! Built-in detectors: one pass over the bytes that skips what cannot matter
-//! (see [`MARK`]) and dispatches on cheap anchors (token starts, `@`,
-//! `+`, `(`, `-----`, `:` and `=`), so clean prose costs little more than a
-//! table lookup per byte.
+//! (see [`MARK`]; long quiet stretches eight bytes at a time) and dispatches
+//! on cheap anchors (token starts, `@`, `+`, `(`, `-----`, `:` and `=`), so
+//! clean prose costs little more than a table lookup per byte. Detectors that
+//! look at the same bytes share what they learnt through [`Scan::memo`]
+//! (context words, the last digit run), and the dispatcher skips calls that
+//! provably do nothing (a group inside a digit run, a hex token that cannot
+//! be an address).
 
 mod crypto;
 pub(crate) mod generic;
@@ -69,35 +73,35 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
     // A generic secret's value starts a few bytes after its `:` or `=`: look
     // at those just before `from` again, so that a cut between a key and its
     // value loses nothing (candidates before `from` are dropped by the caller).
-    for j in from.saturating_sub(generic::REACH)..from {
-        if matches!(b.get(j), Some(b':' | b'=')) {
-            note(generic::assignment(sc, j, sink), &mut hold);
-        }
+    let mut j = from.saturating_sub(generic::REACH);
+    while let Some(k) = b.get(j..from).and_then(|back| memchr::memchr2(b':', b'=', back)) {
+        note(generic::assignment(sc, j + k, sink), &mut hold);
+        j += k + 1;
     }
     // Everything in `lo..i` is known to be uninteresting.
     let mut lo = from;
     let mut i = from;
     loop {
+        // Quiet bytes (lower-case letters, blanks, most punctuation) cannot
+        // start anything; a lower-case word matters only if a MARK follows it.
         i = skip_quiet(b, i);
         let Some(&c) = b.get(i) else { break };
+        let k = class(c);
         // The alphanumeric run that contains `i`, or ends just before it.
         let mut t = i;
         while t > lo && alnum_at(b, t - 1) {
             t -= 1;
         }
-        if class(c) & ALNUM != 0 {
-            let mut e = i + 1;
-            while alnum_at(b, e) {
-                e += 1;
-            }
-            if sc.prev(t).is_none_or(|p| !is_alnum(p)) {
+        if k & ALNUM != 0 {
+            let e = alnum_end(b, i + 1);
+            if t > lo || sc.prev(t).is_none_or(|p| !is_alnum(p)) {
                 token(sc, t, e, b.get(t).copied().unwrap_or(0), sink, &mut hold);
             }
             i = e;
             lo = e;
             continue;
         }
-        if t < i && sc.prev(t).is_none_or(|p| !is_alnum(p)) {
+        if t < i && (t > lo || sc.prev(t).is_none_or(|p| !is_alnum(p))) {
             token(sc, t, i, b.get(t).copied().unwrap_or(0), sink, &mut hold);
         }
         match c {
@@ -131,13 +135,14 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
     hold
 }
 
-/// Eight bytes at a time (SWAR): whether each is a lower-case letter or
-/// above (`0x60..`, which includes every non-ASCII byte), a space, a comma
-/// or a line feed. None of those is LOUD or a MARK.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes at a time (SWAR): the top bit of each byte is set when it is
+/// a lower-case letter or above (`0x60..`, which includes every non-ASCII
+/// byte), a space, a comma or a line feed. None of those is LOUD or a MARK.
 #[inline]
-fn quiet8(x: u64) -> bool {
+fn quiet8(x: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     const ONES: u64 = 0x0101_0101_0101_0101;
     #[inline]
     fn eq(x: u64, c: u8) -> u64 {
@@ -145,32 +150,77 @@ fn quiet8(x: u64) -> bool {
         !(((y & LOW7) + LOW7) | y) & HIGH
     }
     let high = (((x & LOW7) + 0x2020_2020_2020_2020) | x) & HIGH;
-    (high | eq(x, b' ') | eq(x, b',') | eq(x, b'\n')) == HIGH
+    high | eq(x, b' ') | eq(x, b',') | eq(x, b'\n')
+}
+
+/// SWAR: the top bit of each byte is set when it is an ASCII letter or digit.
+#[inline]
+fn alnum8(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let ascii = !x & HIGH;
+    let y = x & LOW7;
+    let digit = ((y + (0x80 - 0x30) * ONES) & !(y + (0x80 - 0x3a) * ONES)) & HIGH;
+    let z = (x | (0x20 * ONES)) & LOW7;
+    let letter = ((z + (0x80 - 0x61) * ONES) & !(z + (0x80 - 0x7b) * ONES)) & HIGH;
+    (digit | letter) & ascii
+}
+
+/// The end of the alphanumeric run that goes on at `e`: the first position
+/// `>= e` that is not an ASCII letter or digit (or the length).
+#[inline]
+fn alnum_end(b: &[u8], mut e: usize) -> usize {
+    while let Some(chunk) = b.get(e..e + 8) {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
+        let other = !alnum8(x) & HIGH;
+        if other != 0 {
+            return e + (other.trailing_zeros() / 8) as usize;
+        }
+        e += 8;
+    }
+    while alnum_at(b, e) {
+        e += 1;
+    }
+    e
 }
 
 /// The first position `>= i` whose byte is LOUD or a MARK (or the length).
-#[inline]
+#[inline(always)]
 fn skip_quiet(b: &[u8], mut i: usize) -> usize {
-    loop {
-        // Byte by byte first: in dense text the next one is usually close.
-        let end = (i + 8).min(b.len());
-        while i < end {
-            if b.get(i).is_some_and(|&c| class(c) & (LOUD | MARK) != 0) {
-                return i;
-            }
-            i += 1;
-        }
-        if i >= b.len() {
-            return b.len();
-        }
-        while let Some(chunk) = b.get(i..i + 8) {
-            let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
-            if !quiet8(x) {
-                break;
-            }
-            i += 8;
+    // In dense text the next one is usually close: byte by byte first.
+    for _ in 0..4 {
+        match b.get(i) {
+            Some(&c) if class(c) & (LOUD | MARK) == 0 => i += 1,
+            Some(_) => return i,
+            None => return b.len(),
         }
     }
+    skip_quiet_far(b, i)
+}
+
+#[inline(never)]
+fn skip_quiet_far(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
+        let loud = !quiet8(x) & HIGH;
+        if loud == 0 {
+            i += 8;
+            continue;
+        }
+        // The bytes before the first one flagged are quiet; look at that one.
+        i += (loud.trailing_zeros() / 8) as usize;
+        if b.get(i).is_some_and(|&c| class(c) & (LOUD | MARK) != 0) {
+            return i;
+        }
+        i += 1;
+    }
+    while let Some(&c) = b.get(i) {
+        if class(c) & (LOUD | MARK) != 0 {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 /// Whether the byte after `i` is one of `next` (or has not arrived yet, so
@@ -198,15 +248,25 @@ fn maybe_hex_address(sc: &Scan<'_>, i: usize) -> bool {
 /// Detectors anchored at the start `i` of an alphanumeric token; `i..e` is
 /// the alphanumeric run that starts there (it may grow if `e` is the end
 /// of the bytes so far and the text goes on).
+#[inline(always)]
 fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &mut usize) {
     // What `maybe_hex_address` finds, from the run: one to four hex digits,
     // then `:`, `-`, `.` or the end of the bytes so far.
     if e - i <= 4
-        && sc.slice(i, e).iter().all(u8::is_ascii_hexdigit)
         && sc.b.get(e).is_none_or(|x| matches!(x, b':' | b'-' | b'.'))
+        && sc.slice(i, e).iter().all(u8::is_ascii_hexdigit)
     {
         debug_assert!(maybe_hex_address(sc, i));
-        note(net::hex_token(sc, i, sink), hold);
+        // `hex_token` only acts on `xx:` and `xx-` (MAC), `xxxx.` (Cisco MAC),
+        // any `:` (IPv6), or waits at the end of the bytes so far.
+        let acts = match sc.b.get(e) {
+            None | Some(b':') => true,
+            Some(b'-') => e - i == 2,
+            _ => e - i == 4,
+        };
+        if acts {
+            note(net::hex_token(sc, i, sink), hold);
+        }
     } else {
         debug_assert!(!(c.is_ascii_hexdigit() && maybe_hex_address(sc, i)));
     }
@@ -218,7 +278,11 @@ fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &m
             let after_digit = i.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit);
             match sc.prev(i) {
                 Some(b'-' | b'.') if after_digit => {}
-                Some(b' ') if after_digit => note(numeric::run(sc, i, sink), hold),
+                Some(b' ') if after_digit => {
+                    if (b'2'..=b'6').contains(&c) && !numeric::too_short_for_a_card(sc, i) {
+                        note(numeric::run(sc, i, sink), hold);
+                    }
+                }
                 _ => {
                     note(numeric::run(sc, i, sink), hold);
                     note(phone::national(sc, i, sink), hold);
@@ -254,5 +318,45 @@ fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &m
             b's' | b'r' if next_in(sc, i, b"k") => note(secrets::prefixed(sc, i, sink), hold),
             _ => {}
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The eight-byte classifiers agree with the byte tables for every byte
+    /// value in every lane, next to any neighbour (carries must not leak).
+    #[test]
+    fn swar_classes_match_the_tables() {
+        for c in 0..=255u8 {
+            for other in [0u8, b' ', b'a', b'Z', b'0', 0x7f, 0x80, 0xff] {
+                for lane in 0..8 {
+                    let mut bytes = [other; 8];
+                    bytes[lane] = c;
+                    let x = u64::from_le_bytes(bytes);
+                    let bit = 0x80u64 << (8 * lane);
+                    assert_eq!(alnum8(x) & bit != 0, class(c) & ALNUM != 0, "alnum {c:#x} lane {lane}");
+                    let quiet = c >= 0x60 || matches!(c, b' ' | b',' | b'\n');
+                    assert_eq!(quiet8(x) & bit != 0, quiet, "quiet {c:#x} lane {lane}");
+                    if quiet {
+                        assert_eq!(class(c) & (LOUD | MARK), 0, "{c:#x} is quiet");
+                    }
+                }
+            }
+        }
+        let text = b"  ab12 __x.yZ9 :q";
+        for i in 0..=text.len() {
+            let mut e = i;
+            while alnum_at(text, e) {
+                e += 1;
+            }
+            assert_eq!(alnum_end(text, i), e);
+            let mut q = i;
+            while text.get(q).is_some_and(|&c| class(c) & (LOUD | MARK) == 0) {
+                q += 1;
+            }
+            assert_eq!(skip_quiet(text, i), q.min(text.len()));
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::detect;
 use crate::entity::{EntityKind, CUSTOM_PRIORITY};
 use crate::operator;
 use crate::pseudo::Pseudonymizer;
-use crate::resolve::resolve;
+use crate::resolve::resolve_in_place;
 use crate::scan::{floor_boundary, Cand, Memo, Scan, Sink};
 
 /// Masked text and how many entities of each kind were replaced.
@@ -188,20 +188,18 @@ impl Masker {
         if cands.is_empty() {
             return None;
         }
-        let mut picked = Vec::with_capacity(cands.len());
-        resolve(&mut cands, |id| self.priority(id), &mut picked);
+        resolve_in_place(&mut cands, |id| self.priority(id));
         let mut out = String::with_capacity(text.len());
-        self.emit(text, 0, text.len(), &picked, pseudo, counts, &mut out);
+        self.emit(text, 0, text.len(), &cands, pseudo, counts, &mut out);
         Some(out)
     }
 
     /// The entities that [`mask`](Self::mask) would replace, after overlap resolution.
     pub fn detect(&self, text: &str) -> Vec<Detection<'_>> {
         let mut cands = Vec::new();
-        let mut picked = Vec::new();
         self.scan(text, 0, true, &mut cands);
-        resolve(&mut cands, |id| self.priority(id), &mut picked);
-        picked.iter().map(|c| Detection { start: c.start, end: c.end, entity: self.name(c.id) }).collect()
+        resolve_in_place(&mut cands, |id| self.priority(id));
+        cands.iter().map(|c| Detection { start: c.start, end: c.end, entity: self.name(c.id) }).collect()
     }
 
     /// Names of all entities this masker knows, built-in and custom.
@@ -224,25 +222,58 @@ impl Masker {
     /// Finds candidates starting at or after `from`. Returns the hold
     /// position: no entity starting before it can change as more text arrives.
     pub(crate) fn scan(&self, text: &str, from: usize, fin: bool, cands: &mut Vec<Cand>) -> usize {
+        self.scan_resuming(text, from, from, fin, cands)
+    }
+
+    /// Like [`scan`](Self::scan), for a caller that already holds the
+    /// candidates starting in `from..resume` from an earlier scan of the same
+    /// text whose hold was `resume` (they are final): only those starting at
+    /// or after `resume` are added. Custom regexes, whose matches depend on
+    /// where the previous match ended, are always searched from `from`, so
+    /// the caller must not keep theirs (see [`is_regex`](Self::is_regex)).
+    pub(crate) fn scan_resuming(
+        &self,
+        text: &str,
+        from: usize,
+        resume: usize,
+        fin: bool,
+        cands: &mut Vec<Cand>,
+    ) -> usize {
+        let first = cands.len();
         let memo = Memo::default();
         let sc = Scan { b: text.as_bytes(), fin, memo: &memo };
         let mut hold = text.len();
         if self.on != 0 {
             let mut sink = Sink { cands, on: self.on };
-            hold = detect::detect(&sc, from, &mut sink);
+            hold = detect::detect(&sc, resume, &mut sink);
         }
         for r in &self.regexes {
             hold = hold.min(custom::scan_regex(r, text, from, fin, cands));
         }
         if let Some(deny) = &self.deny {
-            hold = hold.min(deny.scan(text, from, fin, cands));
+            hold = hold.min(deny.scan(text, resume, fin, cands));
         }
-        cands.retain_mut(|c| {
+        // Snap the new candidates to char boundaries and drop those before the scan start.
+        let mut kept = first;
+        for k in first..cands.len() {
+            let Some(mut c) = cands.get(k).copied() else { break };
             c.start = floor_boundary(text, c.start);
             c.end = ceil_boundary(text, c.end);
-            c.start >= from
-        });
+            let start = if self.is_regex(c.id) { from } else { resume };
+            if c.start >= start {
+                if let Some(slot) = cands.get_mut(kept) {
+                    *slot = c;
+                }
+                kept += 1;
+            }
+        }
+        cands.truncate(kept);
         floor_boundary(text, hold).max(from)
+    }
+
+    /// Whether `id` is a custom regex's entity.
+    pub(crate) fn is_regex(&self, id: u16) -> bool {
+        self.regexes.iter().any(|r| r.id == id)
     }
 
     /// Appends `text[from..to]` to `out` with the `picked` entities replaced.
@@ -259,15 +290,18 @@ impl Masker {
     ) {
         let mut pos = from;
         for c in picked.iter().filter(|c| c.start >= from && c.end <= to) {
-            let (Some(before), Some(value), Some(entity)) =
-                (text.get(pos..c.start), text.get(c.start..c.end), self.entities.get(usize::from(c.id)))
-            else {
+            let (Some(before), Some(entity)) = (text.get(pos..c.start), self.entities.get(usize::from(c.id))) else {
                 continue;
             };
-            out.push_str(before);
             if matches!(entity.op, Operator::Redact) {
+                if !text.is_char_boundary(c.end) {
+                    continue;
+                }
+                out.push_str(before);
                 out.push_str(&entity.redacted);
             } else {
+                let Some(value) = text.get(c.start..c.end) else { continue };
+                out.push_str(before);
                 operator::apply(&entity.op, &entity.label, value, self.hmac_key.as_deref(), pseudo, out);
             }
             if let Some(n) = counts.get_mut(usize::from(c.id)) {

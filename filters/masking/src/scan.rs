@@ -8,11 +8,11 @@
 //! window around it: that is what makes streamed output equal to masking the
 //! whole text at once.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
+use crate::context::window_distance;
 use crate::context::ContextIndex;
 pub(crate) use crate::context::Words;
-use crate::context::window_distance;
 use crate::entity::EntityKind;
 
 /// Most bytes any detector reads before the position it examines.
@@ -52,15 +52,18 @@ pub(crate) struct Memo {
     /// Context words, found lazily.
     pub ctx: ContextIndex,
     /// The last digit run read from a token start (see `detect::numeric`).
-    pub run: Cell<RunMemo>,
+    pub run: RefCell<RunMemo>,
 }
 
-/// The groups of a digit run that was read completely (no overflow, nothing pending).
+/// The groups of a digit run that was read completely (no overflow, nothing
+/// pending), so that later detectors at the same bytes need not read it again.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunMemo {
-    /// Where the run starts; `usize::MAX` when there is none.
+    /// Where the run starts.
     pub start: usize,
+    /// Number of groups (0: no run remembered).
     pub ng: u8,
+    /// Number of digits.
     pub n: u8,
     /// Byte offset (from `start`) just past each group.
     pub end: [u16; 16],
@@ -162,12 +165,8 @@ pub(crate) fn entropy(s: &[u8]) -> f64 {
     let mut freq = [0u16; 256];
     let mut seen = [0u64; 4];
     for &c in s {
-        if let Some(f) = freq.get_mut(usize::from(c)) {
-            *f += 1;
-        }
-        if let Some(w) = seen.get_mut(usize::from(c >> 6)) {
-            *w |= 1 << (c & 63);
-        }
+        freq[usize::from(c)] += 1;
+        seen[usize::from(c >> 6)] |= 1 << (c & 63);
     }
     let n = s.len() as f64;
     // The sum runs over the byte values in ascending order, as a sum over the
@@ -212,16 +211,25 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
         b"fake",
         b"insert",
     ];
-    /// Bit `k` set in `FIRST[x]` (`SECOND[y]`) when marker `k`, of two bytes
-    /// or more, has the lower-case first (second) byte `x` (`y`).
+    /// Bit `k` set in `FIRST[x]` when marker `k` starts with `x` (either
+    /// case), in `SECOND[y]` when its second byte is `y` (either case) or it
+    /// has only one byte (then any `y`, and 0 stands for the end of `v`).
     const FIRST: [u32; 256] = marker_bytes(0);
     const SECOND: [u32; 256] = marker_bytes(1);
     const fn marker_bytes(at: usize) -> [u32; 256] {
         let mut t = [0u32; 256];
         let mut i = 0;
         while i < MARKERS.len() {
-            if MARKERS[i].len() >= 2 {
-                t[MARKERS[i][at] as usize] |= 1 << i;
+            let m = MARKERS[i];
+            if at < m.len() {
+                t[m[at] as usize] |= 1 << i;
+                t[m[at].to_ascii_uppercase() as usize] |= 1 << i;
+            } else {
+                let mut c = 0;
+                while c < 256 {
+                    t[c] |= 1 << i;
+                    c += 1;
+                }
             }
             i += 1;
         }
@@ -246,22 +254,24 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
     if WHOLE.iter().any(|w| v.eq_ignore_ascii_case(w)) {
         return true;
     }
-    let mut distinct = [0u64; 4];
-    for (i, &c) in v.iter().enumerate() {
-        let low = c.to_ascii_lowercase();
-        if let Some(word) = distinct.get_mut(usize::from(low >> 6)) {
-            *word |= 1 << (low & 63);
-        }
-        // The one-byte markers.
-        if c == b'<' || c == b'>' {
+    // The bytes seen, as a 256-bit set (letters folded to lower case below).
+    let mut seen = [0u64; 4];
+    let n = v.len();
+    for i in 0..n {
+        let Some(&c) = v.get(i) else { break };
+        seen[usize::from(c >> 6)] |= 1 << (c & 63);
+        let next = v.get(i + 1).copied().unwrap_or(0);
+        let bits = FIRST[usize::from(c)] & SECOND[usize::from(next)];
+        if bits != 0 && marker_at(v.get(i..).unwrap_or(&[]), bits) {
             return true;
         }
-        let next = v.get(i + 1).map_or(0, u8::to_ascii_lowercase);
-        let mut bits = FIRST[usize::from(low)] & SECOND[usize::from(next)];
+    }
+    /// Whether one of the markers in `bits` starts `rest`.
+    #[inline(never)]
+    fn marker_at(rest: &[u8], mut bits: u32) -> bool {
         while bits != 0 {
             let k = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let rest = v.get(i..).unwrap_or(&[]);
             // `xxxx` counts only in one case: random tokens contain `XxXx`.
             let hit = MARKERS.get(k).is_some_and(|m| {
                 if m.first() == Some(&b'x') {
@@ -274,8 +284,14 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
                 return true;
             }
         }
+        false
     }
-    distinct.iter().map(|w| w.count_ones()).sum::<u32>() <= 2
+    // `A..Z` are bits 1..=26 of the second word, `a..z` bits 33..=58.
+    const UPPER: u64 = 0x3ff_ffff << 1;
+    if let Some(w) = seen.get_mut(1) {
+        *w = (*w & !UPPER) | ((*w & UPPER) << 32);
+    }
+    seen.iter().map(|w| w.count_ones()).sum::<u32>() <= 2
 }
 
 /// Largest char boundary of `s` that is `<= i`.

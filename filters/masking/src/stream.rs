@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::masker::Masker;
 use crate::pseudo::Pseudonymizer;
-use crate::resolve::{cut, resolve};
+use crate::resolve::{cut, resolve_in_place};
 use crate::scan::{floor_boundary, Cand, LOOK_BEHIND};
 
 /// A transformation of text that arrives in pieces.
@@ -68,7 +68,13 @@ pub struct StreamMasker {
     masker: Arc<Masker>,
     pseudo: Pseudonymizer,
     buf: String,
+    /// `buf[..from]` has been released.
     from: usize,
+    /// The hold of the last scan: `cands` holds every candidate starting in
+    /// `from..resume` (final ones: more text cannot change them), and the next
+    /// scan only looks for candidates from `resume` on, instead of re-reading
+    /// the whole held-back tail on every piece.
+    resume: usize,
     counts: Vec<u32>,
     cands: Vec<Cand>,
     picked: Vec<Cand>,
@@ -88,6 +94,7 @@ impl StreamMasker {
             pseudo,
             buf: String::new(),
             from: 0,
+            resume: 0,
             counts: vec![0; n],
             cands: Vec::new(),
             picked: Vec::new(),
@@ -115,20 +122,33 @@ impl StreamMasker {
     }
 
     fn step(&mut self, fin: bool) -> String {
-        self.cands.clear();
-        self.picked.clear();
-        let hold = self.masker.scan(&self.buf, self.from, fin, &mut self.cands);
+        let masker = Arc::clone(&self.masker);
+        let hold = masker.scan_resuming(&self.buf, self.from, self.resume, fin, &mut self.cands);
         let p = if fin { self.buf.len() } else { cut(hold, &self.cands) };
-        self.cands.retain(|c| c.end <= p);
-        resolve(&mut self.cands, |id| self.masker.priority(id), &mut self.picked);
-        let mut out = String::with_capacity(p.saturating_sub(self.from) + 16);
-        self.masker.emit(&self.buf, self.from, p, &self.picked, &mut self.pseudo, &mut self.counts, &mut out);
+        // Release what ends by `p`; keep the final candidates after it.
+        self.picked.clear();
+        self.picked.extend(self.cands.iter().filter(|c| c.end <= p));
+        self.cands.retain(|c| c.start >= p && c.start < hold && !masker.is_regex(c.id));
+        self.resume = hold;
+        resolve_in_place(&mut self.picked, |id| masker.priority(id));
+        let out = if p > self.from {
+            let mut out = String::with_capacity(p - self.from + 16);
+            masker.emit(&self.buf, self.from, p, &self.picked, &mut self.pseudo, &mut self.counts, &mut out);
+            out
+        } else {
+            String::new()
+        };
         self.from = p;
         // Keep LOOK_BEHIND bytes of released text as context for later detections.
         if self.from > 2 * LOOK_BEHIND {
             let drop = floor_boundary(&self.buf, self.from - LOOK_BEHIND);
             self.buf.drain(..drop);
             self.from -= drop;
+            self.resume -= drop;
+            for c in &mut self.cands {
+                c.start -= drop;
+                c.end -= drop;
+            }
         }
         out
     }

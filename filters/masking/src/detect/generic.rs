@@ -94,6 +94,7 @@ type Pairs = ([u32; 256], [u32; 256]);
 
 const KEYWORD_PAIRS: Pairs = (needle_bytes(KEYWORDS, 0), needle_bytes(KEYWORDS, 1));
 const EXCLUDED_PAIRS: Pairs = (needle_bytes(EXCLUDED, 0), needle_bytes(EXCLUDED, 1));
+const PASSWORDISH_PAIRS: Pairs = (needle_bytes(PASSWORDISH, 0), needle_bytes(PASSWORDISH, 1));
 
 /// Whether one of `needles` (lower case, indexed by `pairs`) occurs in `hay` (lower case).
 fn contains(hay: &[u8], needles: &[&[u8]], pairs: &Pairs) -> bool {
@@ -204,7 +205,7 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     if !contains(key, KEYWORDS, &KEYWORD_PAIRS) || contains(key, EXCLUDED, &EXCLUDED_PAIRS) {
         return Ok(());
     }
-    let password = PASSWORDISH.iter().any(|p| key.windows(p.len()).any(|w| w == *p));
+    let password = contains(key, PASSWORDISH, &PASSWORDISH_PAIRS);
     // Value.
     for _ in 0..3 {
         if matches!(sc.at(i, hold)?, Some(b' ' | b'\t')) {

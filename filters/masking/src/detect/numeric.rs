@@ -7,8 +7,8 @@
 //! before them (see [`crate::context::CONTEXT_WINDOW`]).
 
 use crate::checksum;
-use crate::entity::EntityKind;
 use crate::context::{AADHAAR_CTX, ABA_CTX, BSN_CTX, ITIN_CTX, NHS_CTX, PESEL_CTX, SIN_CTX, SSN_CTX};
+use crate::entity::EntityKind;
 use crate::scan::{is_alnum, Hold, RunMemo, Scan, Sink, Step, Words};
 
 const MAX_DIGITS: usize = 32;
@@ -26,6 +26,8 @@ struct Run {
     sep: [u8; MAX_GROUPS],
     ng: usize,
     overflow: bool,
+    /// What [`Run::uniform_sep`] returns, worked out by [`read`].
+    usep: Option<u8>,
 }
 
 impl Run {
@@ -41,6 +43,10 @@ impl Run {
     /// The separator shared by all the groups: `Some(0)` for one group,
     /// `None` when separators differ.
     fn uniform_sep(&self) -> Option<u8> {
+        self.usep
+    }
+    /// [`Run::uniform_sep`] from the separators, for [`read`].
+    fn compute_uniform_sep(&self) -> Option<u8> {
         let seps = self.sep.get(..self.ng.saturating_sub(1)).unwrap_or(&[]);
         match seps.first() {
             None => Some(0),
@@ -57,7 +63,6 @@ impl Run {
 /// letter or digit, or after `-`/`.` that follows a digit), `Some(true)` at
 /// the start of a maximal run, `Some(false)` after a space inside a longer
 /// run, where only a payment card may start (`ref 12 4111 1111 1111 1111`).
-#[inline(never)]
 fn run_start(sc: &Scan<'_>, s: usize) -> Option<bool> {
     let after_digit = || s.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit);
     match sc.prev(s) {
@@ -70,7 +75,6 @@ fn run_start(sc: &Scan<'_>, s: usize) -> Option<bool> {
 }
 
 /// Reads the run of digit groups at `s` into `r`; returns its end.
-#[inline(never)]
 fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, Hold> {
     let b = sc.b;
     let len = b.len();
@@ -127,6 +131,7 @@ fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, Hold> {
     }
     r.n = n;
     r.ng = ng;
+    r.usep = r.compute_uniform_sep();
     Ok(r.end_at(ng.saturating_sub(1), s))
 }
 
@@ -134,7 +139,7 @@ fn read(sc: &Scan<'_>, s: usize, r: &mut Run) -> Result<usize, Hold> {
 /// ends the token (`123 `, `42.`, `7,`): no digit-run kind applies to it
 /// (cards need 13 digits, national IDs 9, a NIF 8, an IPv4 four groups).
 /// `Err` when that depends on bytes that have not arrived, as in [`read`].
-#[inline(never)]
+#[inline]
 fn short_lone_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
     let b = sc.b;
     let mut i = s;
@@ -196,22 +201,17 @@ pub(crate) fn run(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
 
 /// Records a run that was read completely, for [`too_short_for_a_card`].
 fn remember(sc: &Scan<'_>, r: &Run, s: usize) {
-    sc.memo.run.set(RunMemo {
-        start: s,
-        ng: r.ng as u8,
-        n: r.n as u8,
-        end: r.end,
-        digits_at: r.digits_at,
-        sep: r.sep,
-    });
+    if let Ok(mut m) = sc.memo.run.try_borrow_mut() {
+        *m = RunMemo { start: s, ng: r.ng as u8, n: r.n as u8, end: r.end, digits_at: r.digits_at, sep: r.sep };
+    }
 }
 
 /// Whether `s`, a group start after a space inside the last run read
 /// completely, leaves fewer than 13 digits to its end. Reading from `s`
 /// would then find the same groups (it cannot overflow where the whole run
 /// did not, nor wait for bytes the whole run did not wait for) and no card.
-fn too_short_for_a_card(sc: &Scan<'_>, s: usize) -> bool {
-    let m = sc.memo.run.get();
+pub(crate) fn too_short_for_a_card(sc: &Scan<'_>, s: usize) -> bool {
+    let Ok(m) = sc.memo.run.try_borrow() else { return false };
     if m.ng < 2 || s <= m.start {
         return false;
     }
@@ -229,12 +229,11 @@ fn too_short_for_a_card(sc: &Scan<'_>, s: usize) -> bool {
     false
 }
 
-#[inline(never)]
 fn whole_run(sc: &Scan<'_>, r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) {
     let d = r.digits();
     let sep = r.uniform_sep();
     whole_card(r, s, end, sink);
-    if r.ng == 4 && sep == Some(b'.') && sink.wants(EntityKind::Ipv4) && ipv4_octets(sc, s, end) {
+    if r.ng == 4 && sep == Some(b'.') && sink.wants(EntityKind::Ipv4) && ipv4_octets(r) {
         sink.push(EntityKind::Ipv4, s, end);
     }
     match r.n {
@@ -310,7 +309,6 @@ fn whole_card(r: &Run, s: usize, end: usize, sink: &mut Sink<'_>) {
 /// Card numbers that end at a group boundary inside a longer run
 /// (`4111 1111 1111 1111 2025`): one compact group, or groups of 3 to 6 with
 /// the same separator throughout.
-#[inline(never)]
 fn card_prefixes(r: &Run, s: usize, sink: &mut Sink<'_>) {
     if !sink.wants(EntityKind::CreditCard) || r.ng < 2 {
         return;
@@ -349,13 +347,18 @@ fn card_prefixes(r: &Run, s: usize, sink: &mut Sink<'_>) {
     }
 }
 
-#[inline(never)]
-fn ipv4_octets(sc: &Scan<'_>, s: usize, end: usize) -> bool {
-    sc.slice(s, end).split(|&c| c == b'.').all(|oct| {
+/// The groups of `r` (four, separated by dots) as octets: at most three
+/// digits, no leading zero, at most 255.
+fn ipv4_octets(r: &Run) -> bool {
+    let mut at = 0;
+    r.sizes().iter().all(|&g| {
+        let g = usize::from(g);
+        let oct = r.d.get(at..at + g).unwrap_or(&[]);
+        at += g;
         !oct.is_empty()
             && oct.len() <= 3
-            && !(oct.len() > 1 && oct.first() == Some(&b'0'))
-            && oct.iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0')) <= 255
+            && !(oct.len() > 1 && oct.first() == Some(&0))
+            && oct.iter().fold(0u32, |a, &c| a * 10 + u32::from(c)) <= 255
     })
 }
 

@@ -1,8 +1,8 @@
 //! Phone numbers: the E.164 `+` form anywhere, national forms such as
 //! `(415) 555-0123` or `020 7946 0958` only after a context word.
 
-use crate::entity::EntityKind;
 use crate::context::PHONE_CTX;
+use crate::entity::EntityKind;
 use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
 
 const MAX_BYTES: usize = 32;
@@ -160,7 +160,7 @@ fn lone_short_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
 /// means [`shape`] would not wait for more bytes either: both stop at the
 /// same bytes.
 fn shape_of_run(sc: &Scan<'_>, s: usize) -> Option<Option<Shape>> {
-    let m = sc.memo.run.get();
+    let m = sc.memo.run.try_borrow().ok()?;
     if m.start != s || m.ng == 0 {
         return None;
     }
