@@ -2,8 +2,12 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
+
+use crate::process::{free_port, Service};
+use crate::{client, paths};
 
 /// What one `wrk` run measured.
 #[derive(Debug, Clone, Default)]
@@ -141,6 +145,25 @@ fn duration_ms(text: &str) -> Result<f64> {
         "m" => value * 60_000.0,
         other => bail!("unknown duration unit {other}"),
     })
+}
+
+/// Starts Envoy with `envoy/bench/<file>` on one worker, filling its
+/// `{{NAME}}` placeholders from `values`; returns it and its listener port.
+pub fn start_bench_envoy(dir: &Path, file: &str, values: &[(&str, String)]) -> Result<(Service, u16)> {
+    let (port, admin) = (free_port()?, free_port()?);
+    let mut text = std::fs::read_to_string(paths::project_root().join("envoy/bench").join(file))?;
+    text = text.replace("{{LISTEN_PORT}}", &port.to_string()).replace("{{ADMIN_PORT}}", &admin.to_string());
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    let config = dir.join(format!("envoy-{file}"));
+    std::fs::write(&config, text)?;
+    let mut command = Command::new(paths::envoy()?);
+    command.arg("--config-path").arg(&config).args(["--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"]);
+    let mut envoy = Service::spawn("envoy", command, &dir.join(format!("envoy-{file}.log")))?;
+    let ready = format!("http://127.0.0.1:{admin}/ready");
+    envoy.wait_until(Duration::from_secs(20), || client::get(&ready, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    Ok((envoy, port))
 }
 
 #[cfg(test)]

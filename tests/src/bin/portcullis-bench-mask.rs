@@ -17,11 +17,11 @@
 //! after `cargo xtask build` (`cargo xtask bench` runs it too).
 
 use std::io::Read as _;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use portcullis_e2e::bench::start_bench_envoy;
 use portcullis_e2e::process::{free_port, Service};
 use portcullis_e2e::{client, paths, stack::FLEET_TOKEN};
 use serde_json::{json, Value};
@@ -107,8 +107,8 @@ fn main() -> Result<()> {
         ("FLEET_TOKEN", FLEET_TOKEN.to_owned()),
         ("FILTERS_DIR", paths::filters_dir()?.display().to_string()),
     ];
-    let (mut bare, bare_port) = start_envoy(dir.path(), "mask-bare.yaml", &values)?;
-    let (mut mask, mask_port) = start_envoy(dir.path(), "mask.yaml", &values)?;
+    let (mut bare, bare_port) = start_bench_envoy(dir.path(), "mask-bare.yaml", &values)?;
+    let (mut mask, mask_port) = start_bench_envoy(dir.path(), "mask.yaml", &values)?;
     let urls = [format!("http://127.0.0.1:{bare_port}"), format!("http://127.0.0.1:{mask_port}")];
     check_configs(&urls, &mut mask)?;
 
@@ -223,23 +223,6 @@ fn time_stream(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<Vec<f64>> 
     let mut rest = Vec::new();
     reader.read_to_end(&mut rest)?;
     Ok(vec![ttfb])
-}
-
-fn start_envoy(dir: &Path, file: &str, values: &[(&str, String)]) -> Result<(Service, u16)> {
-    let (port, admin) = (free_port()?, free_port()?);
-    let mut text = std::fs::read_to_string(paths::project_root().join("envoy/bench").join(file))?;
-    text = text.replace("{{LISTEN_PORT}}", &port.to_string()).replace("{{ADMIN_PORT}}", &admin.to_string());
-    for (name, value) in values {
-        text = text.replace(&format!("{{{{{name}}}}}"), value);
-    }
-    let config = dir.join(format!("envoy-{file}"));
-    std::fs::write(&config, text)?;
-    let mut command = Command::new(paths::envoy()?);
-    command.arg("--config-path").arg(&config).args(["--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"]);
-    let mut envoy = Service::spawn("envoy", command, &dir.join(format!("envoy-{file}.log")))?;
-    let ready = format!("http://127.0.0.1:{admin}/ready");
-    envoy.wait_until(Duration::from_secs(20), || client::get(&ready, &[]).map(|r| r.status == 200).unwrap_or(false))?;
-    Ok((envoy, port))
 }
 
 /// Makes sure bare Envoy passes PII and the mask filter masks it (in both

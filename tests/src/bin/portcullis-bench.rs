@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use portcullis_e2e::bench::{cpu_seconds, run_wrk, Load, WrkResult};
+use portcullis_e2e::bench::{cpu_seconds, run_wrk, start_bench_envoy, Load, WrkResult};
 use portcullis_e2e::process::{free_port, Service};
 use portcullis_e2e::{client, paths, stack::FLEET_TOKEN};
 use serde_json::Value;
@@ -92,7 +92,7 @@ fn main() -> Result<()> {
                 ("FLEET_TOKEN", FLEET_TOKEN.to_owned()),
                 ("FILTERS_DIR", paths::filters_dir()?.display().to_string()),
             ];
-            let (mut envoy, port) = start_envoy(dir.path(), file, &values)?;
+            let (mut envoy, port) = start_bench_envoy(dir.path(), file, &values)?;
             let url = format!("http://127.0.0.1:{port}/");
             let prompt_body: Option<Value> = (workload == "prompt").then(|| serde_json::from_slice(&std::fs::read(&prompt).unwrap_or_default())).transpose()?;
             check_config(key, &url, hot, prompt_body.as_ref(), &mut envoy)?;
@@ -126,23 +126,6 @@ fn make_tokens(dir: &Path) -> Result<Value> {
     }
     std::fs::write(dir.join("tokens.json"), &output.stdout)?;
     Ok(serde_json::from_slice(&output.stdout)?)
-}
-
-fn start_envoy(dir: &Path, file: &str, values: &[(&str, String)]) -> Result<(Service, u16)> {
-    let (port, admin) = (free_port()?, free_port()?);
-    let mut text = std::fs::read_to_string(paths::project_root().join("envoy/bench").join(file))?;
-    text = text.replace("{{LISTEN_PORT}}", &port.to_string()).replace("{{ADMIN_PORT}}", &admin.to_string());
-    for (name, value) in values {
-        text = text.replace(&format!("{{{{{name}}}}}"), value);
-    }
-    let config = dir.join(format!("envoy-{file}"));
-    std::fs::write(&config, text)?;
-    let mut command = Command::new(paths::envoy()?);
-    command.arg("--config-path").arg(&config).args(["--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"]);
-    let mut envoy = Service::spawn("envoy", command, &dir.join(format!("envoy-{file}.log")))?;
-    let ready = format!("http://127.0.0.1:{admin}/ready");
-    envoy.wait_until(Duration::from_secs(20), || client::get(&ready, &[]).map(|r| r.status == 200).unwrap_or(false))?;
-    Ok((envoy, port))
 }
 
 /// Makes sure each configuration does what it claims before measuring it.
