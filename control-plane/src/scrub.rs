@@ -10,23 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use portcullis_masking::{Masker, MaskingPolicy};
+use portcullis_masking::{EntityKind, Masker, MaskingPolicy};
 use portcullis_policy::masking::{EntityRule, BUILTIN_ENTITIES};
-
-/// The built-in detectors of secrets; the scrubber turns on these only.
-pub const SECRET_ENTITIES: &[&str] = &[
-    "aws_access_key",
-    "github_token",
-    "gitlab_token",
-    "slack_token",
-    "stripe_key",
-    "openai_key",
-    "anthropic_key",
-    "google_api_key",
-    "private_key",
-    "jwt",
-    "generic_secret",
-];
 
 /// Longest excerpt kept, in characters; longer ones are cut (after scrubbing, so a
 /// secret cut in two is still found whole).
@@ -43,7 +28,7 @@ impl Scrubber {
     pub fn new() -> anyhow::Result<Self> {
         let entities: BTreeMap<String, EntityRule> = BUILTIN_ENTITIES
             .iter()
-            .filter(|name| !SECRET_ENTITIES.contains(name))
+            .filter(|name| !EntityKind::from_name(name).is_some_and(EntityKind::is_secret))
             .map(|name| ((*name).to_owned(), EntityRule { enabled: false, ..EntityRule::default() }))
             .collect();
         let policy = MaskingPolicy { entities, ..MaskingPolicy::default() };

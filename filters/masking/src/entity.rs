@@ -155,6 +155,25 @@ impl EntityKind {
         self as u16
     }
 
+    /// Whether the entity is a credential (key, token, private key, secret
+    /// assignment) rather than personal data.
+    pub fn is_secret(self) -> bool {
+        matches!(
+            self,
+            EntityKind::AwsAccessKey
+                | EntityKind::GithubToken
+                | EntityKind::GitlabToken
+                | EntityKind::SlackToken
+                | EntityKind::StripeKey
+                | EntityKind::OpenaiKey
+                | EntityKind::AnthropicKey
+                | EntityKind::GoogleApiKey
+                | EntityKind::PrivateKey
+                | EntityKind::Jwt
+                | EntityKind::GenericSecret
+        )
+    }
+
     /// Whether the detector validates a checksum or an equally strong
     /// structure (the corpus evaluator holds these to the strict bar).
     pub fn is_checksum_validated(self) -> bool {
