@@ -147,6 +147,23 @@ fn duration_ms(text: &str) -> Result<f64> {
     })
 }
 
+/// Starts `portcullis serve` on `port` with `dir/policy.yaml`, a fresh
+/// database in `dir`, and the harness's fleet token; waits until it answers.
+pub fn start_bench_control_plane(dir: &Path, port: u16) -> Result<Service> {
+    let mut command = Command::new(paths::workspace_binary("portcullis")?);
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.join("cp.db").display()))
+        .arg("--policy")
+        .arg(dir.join("policy.yaml"))
+        .env("PORTCULLIS_FLEET_TOKEN", crate::stack::FLEET_TOKEN);
+    let mut control_plane = Service::spawn("control plane", command, &dir.join("cp.log"))?;
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    control_plane.wait_until(Duration::from_secs(20), || client::get(&health, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    Ok(control_plane)
+}
+
 /// Starts Envoy with `envoy/bench/<file>` on one worker, filling its
 /// `{{NAME}}` placeholders from `values`; returns it and its listener port.
 pub fn start_bench_envoy(dir: &Path, file: &str, values: &[(&str, String)]) -> Result<(Service, u16)> {

@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use portcullis_e2e::bench::start_bench_envoy;
+use portcullis_e2e::bench::{start_bench_control_plane, start_bench_envoy};
 use portcullis_e2e::process::{free_port, Service};
 use portcullis_e2e::{client, paths, stack::FLEET_TOKEN};
 use serde_json::{json, Value};
@@ -82,17 +82,7 @@ fn main() -> Result<()> {
 
     let cp_port = free_port()?;
     std::fs::write(dir.path().join("policy.yaml"), "name: bench-mask\ndescription: mask filter benchmark (default masking)\n")?;
-    let mut cp_cmd = Command::new(paths::workspace_binary("portcullis")?);
-    cp_cmd
-        .args(["serve", "--listen", &format!("127.0.0.1:{cp_port}")])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.path().join("cp.db").display()))
-        .arg("--policy")
-        .arg(dir.path().join("policy.yaml"))
-        .env("PORTCULLIS_FLEET_TOKEN", FLEET_TOKEN);
-    let mut control_plane = Service::spawn("control plane", cp_cmd, &dir.path().join("cp.log"))?;
-    let health = format!("http://127.0.0.1:{cp_port}/healthz");
-    control_plane.wait_until(Duration::from_secs(20), || client::get(&health, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    let mut control_plane = start_bench_control_plane(dir.path(), cp_port)?;
 
     let model_port = free_port()?;
     let mut model_cmd = Command::new(paths::workspace_binary("portcullis-mock-model")?);

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use portcullis_e2e::bench::{cpu_seconds, run_wrk, start_bench_envoy, Load, WrkResult};
+use portcullis_e2e::bench::{cpu_seconds, run_wrk, start_bench_control_plane, start_bench_envoy, Load, WrkResult};
 use portcullis_e2e::process::{free_port, Service};
 use portcullis_e2e::{client, paths, stack::FLEET_TOKEN};
 use serde_json::Value;
@@ -66,17 +66,7 @@ fn main() -> Result<()> {
         "name: bench\ndescription: token filter benchmark\nidentity:\n  providers:\n    - name: bench\n      issuer: \"{issuer}\"\n      audiences: [portcullis]\n      jwks: {jwks}\n  cache:\n    max_entries: {CACHE_SIZE}\n  targets:\n    - name: bench\n      hosts: [\"127.0.0.1\"]\n  rules:\n    - {{ name: bench, groups: [bench], targets: [bench], effect: allow }}\nguard:\n  targets:\n    - target: bench\n      packs:\n{packs}"
     );
     std::fs::write(dir.path().join("policy.yaml"), policy)?;
-    let mut cp_cmd = Command::new(paths::workspace_binary("portcullis")?);
-    cp_cmd
-        .args(["serve", "--listen", &format!("127.0.0.1:{cp_port}")])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.path().join("cp.db").display()))
-        .arg("--policy")
-        .arg(dir.path().join("policy.yaml"))
-        .env("PORTCULLIS_FLEET_TOKEN", FLEET_TOKEN);
-    let mut control_plane = Service::spawn("control plane", cp_cmd, &dir.path().join("cp.log"))?;
-    let health = format!("http://127.0.0.1:{cp_port}/healthz");
-    control_plane.wait_until(Duration::from_secs(20), || client::get(&health, &[]).map(|r| r.status == 200).unwrap_or(false))?;
+    let mut control_plane = start_bench_control_plane(dir.path(), cp_port)?;
 
     let token_configs = [("a", "none.yaml", "no auth"), ("b", "jwt_authn.yaml", "Envoy jwt_authn"), ("c", "token.yaml", "Portcullis token filter")];
     let prompt_configs = [("a", "none.yaml", "bare Envoy"), ("c", "token.yaml", "token filter"), ("d", "guard.yaml", "token + prompt-guard")];
