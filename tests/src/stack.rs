@@ -179,8 +179,8 @@ impl Stack {
                 Ok(response) => {
                     let seen = response.header(POLICY_VERSION_HEADER).and_then(|v| v.parse::<u64>().ok());
                     match (seen, version) {
-                        (Some(seen), None) => return Ok(seen),
-                        (Some(seen), Some(wanted)) if seen == wanted => return Ok(seen),
+                        (Some(seen), None) => return self.wait_for_every_filter(seen, deadline),
+                        (Some(seen), Some(wanted)) if seen == wanted => return self.wait_for_every_filter(seen, deadline),
                         _ => last = format!("HTTP {} with policy version {seen:?}: {}", response.status, response.body),
                     }
                 }
@@ -192,6 +192,33 @@ impl Stack {
             "Envoy never reported policy version {version:?} (last: {last}); Envoy log ends with:\n{}",
             self.envoy.log_tail(30)
         )
+    }
+
+    /// Each filter VM polls on its own: one reporting `version` says little
+    /// about the others. Waits until every Portcullis filter in the Envoy
+    /// configuration has logged that `version` is in force.
+    fn wait_for_every_filter(&self, version: u64, deadline: Instant) -> Result<u64> {
+        let config = std::fs::read_to_string(self.dir.path().join("envoy.yaml"))?;
+        let filters: Vec<&str> = config
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("root_id: "))
+            .filter(|name| name.starts_with("portcullis."))
+            .collect();
+        let in_force = format!("policy version {version} in force");
+        loop {
+            let log = self.envoy_log();
+            let missing: Vec<&&str> = filters
+                .iter()
+                .filter(|name| !log.lines().any(|line| line.contains(&format!("wasm log {name} {name}: {in_force}"))))
+                .collect();
+            if missing.is_empty() {
+                return Ok(version);
+            }
+            if Instant::now() > deadline {
+                bail!("filters {missing:?} never logged `{in_force}`; Envoy log ends with:\n{}", self.envoy.log_tail(30));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Envoy's whole log so far.
