@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
@@ -21,9 +22,40 @@ pub struct Service {
 }
 
 /// Returns a port that was free a moment ago on 127.0.0.1.
+///
+/// The port is taken from below the kernel's ephemeral range. A port handed
+/// out by `bind(0)` is an ephemeral one, and between the moment it is
+/// released and the moment a child binds it, any outgoing connection (a
+/// readiness probe, a JWKS fetch) may pick it as its source port; Envoy then
+/// fails with "Address already in use". Ports below the range are never
+/// chosen for outgoing connections. Successive calls walk the range from an
+/// offset derived from the process id, so two harness processes rarely meet,
+/// and each candidate is checked by binding it.
 pub fn free_port() -> Result<u16> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = outside_ephemeral_range();
+    let span = u32::from(high - low);
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = low + u16::try_from((start + step) % span).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// The port range `[low, high)` just below the ephemeral range
+/// (`net.ipv4.ip_local_port_range`), at most 16384 ports wide.
+fn outside_ephemeral_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let high = ephemeral_low.max(2048);
+    (high.saturating_sub(16384).max(1024), high)
 }
 
 impl Service {
