@@ -30,7 +30,7 @@
       if (key === "testid") node.setAttribute("data-testid", value);
       else if (key === "class") node.className = value;
       else if (key === "text") node.textContent = value;
-      else if (key.startsWith("data-") || key === "title" || key === "datetime" || key === "tabindex") node.setAttribute(key, value);
+      else if (key.startsWith("data-") || key.startsWith("aria-") || key === "title" || key === "datetime" || key === "tabindex") node.setAttribute(key, value);
       else node[key] = value;
     }
     for (const child of children) {
@@ -150,6 +150,8 @@
     detail = null;
     renderSession();
     renderInbox();
+    renderGrants([]);
+    $("grant-message").textContent = "";
     $("detail").hidden = true;
   }
 
@@ -176,6 +178,50 @@
     } catch (error) {
       showError(explain(error));
     }
+    loadGrants();
+  }
+
+  // ---------- just-in-time grants ----------
+
+  async function loadGrants() {
+    if (!token) return;
+    try {
+      const data = await api("GET", "/v1/grants");
+      renderGrants(data.grants);
+    } catch (error) {
+      $("grant-message").textContent = explain(error);
+    }
+  }
+
+  function grantRow(grant) {
+    const reason = el("input", { type: "text", class: "grant-reason", testid: "grant-reason", placeholder: "why it ends early", "aria-label": `Reason to revoke ${grant.id}` });
+    const revoke = el("button", { type: "button", class: "deny", testid: "revoke-button", text: "Revoke" });
+    revoke.addEventListener("click", async () => {
+      revoke.disabled = true;
+      const body = {};
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      try {
+        await api("POST", `/v1/grants/${encodeURIComponent(grant.id)}/revoke`, body);
+        $("grant-message").textContent = `Grant ${grant.id} revoked: ${grant.subject}'s next matching request waits for an approver.`;
+      } catch (error) {
+        $("grant-message").textContent = explain(error);
+      }
+      loadGrants();
+    });
+    return el(
+      "li",
+      { testid: "grant-row", "data-grant-id": grant.id },
+      el("span", { text: `${grant.subject} · rule ${grant.rule} · until ` }),
+      el("time", { datetime: grant.expires_at, text: when(grant.expires_at) }),
+      el("span", { class: "muted", text: ` · granted by ${grant.granted_by}` }),
+      reason,
+      revoke,
+    );
+  }
+
+  function renderGrants(grants) {
+    $("grant-rows").replaceChildren(...grants.map(grantRow));
+    $("grants-empty").hidden = grants.length > 0;
   }
 
   function row(hold) {
@@ -251,7 +297,16 @@
     updateDetailClock();
 
     const q = d.quorum;
-    let quorum = `${q.approvals} of ${q.required} approval${q.required === 1 ? "" : "s"}`;
+    const reqs = q.requirements || [];
+    let quorum;
+    if (reqs.length > 1 || reqs.some((r) => r.rules.length)) {
+      // The hold's rules ask for their own approvers: one line per requirement.
+      quorum = reqs
+        .map((r) => `${r.approvals} of ${r.quorum} from ${r.approver_groups.join(" or ") || "nobody"}${r.rules.length ? ` (rule ${r.rules.join(", ")})` : ""}`)
+        .join("; ");
+    } else {
+      quorum = `${q.approvals} of ${q.required} approval${q.required === 1 ? "" : "s"}`;
+    }
     if (q.groups.length) quorum += `; needs a member of ${q.groups.join(" and ")}`;
     if (q.missing_groups.length && d.status === "pending") quorum += ` (still missing: ${q.missing_groups.join(", ")})`;
     $("d-quorum").textContent = quorum;
@@ -343,7 +398,8 @@
       $("grant").value = "";
       renderDetail();
       if (data.status === "pending") {
-        const needed = Math.max(0, data.quorum.required - data.quorum.approvals);
+        const reqs = data.quorum.requirements || [];
+        const needed = reqs.length ? reqs.reduce((n, r) => n + Math.max(0, r.quorum - r.approvals), 0) : Math.max(0, data.quorum.required - data.quorum.approvals);
         setMessage(`Your approval is recorded; ${needed || "a member of a missing group"} more needed.`, "ok");
       } else {
         setMessage(`The hold is ${data.status}.`, "ok");

@@ -35,22 +35,28 @@ impl ApproverAuth {
     /// When the bundle changed, the approval settings of its guard section
     /// are handed to `holds` as well, so approvals follow the policy.
     pub async fn authenticate(&self, bundles: &BundleService, holds: &crate::holds::HoldService, token: &str) -> Result<Identity, ApiError> {
-        let bundle = bundles.current().await?.ok_or_else(|| {
-            ApiError::Unavailable("no policy has been applied yet: approvers sign in with the policy's identity providers".into())
-        })?;
+        if !self.follow_policy(bundles, holds).await? {
+            return Err(ApiError::Unavailable("no policy has been applied yet: approvers sign in with the policy's identity providers".into()));
+        }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let mut cache = self.lock();
-        let cached = match cache.take() {
-            Some(cached) if cached.etag == bundle.etag => cached,
-            _ => {
-                let parsed: PolicyBundle = serde_json::from_slice(&bundle.body).context("the bundle being served does not parse")?;
-                let authenticator = Authenticator::new(&parsed.policy.identity).map_err(|e| anyhow::anyhow!("{e}"))?;
-                holds.adopt_policy(&parsed.policy.guard.approvals);
-                Cached { etag: bundle.etag.clone(), authenticator }
-            }
-        };
-        let cached = cache.insert(cached);
+        let cached = cache.as_mut().ok_or_else(|| anyhow::anyhow!("the approvers' verifier vanished"))?;
         cached.authenticator.authenticate_token(token, now).map_err(|e| ApiError::InvalidToken(e.message))
+    }
+
+    /// Brings the verifier and `holds`' approval settings up to the bundle
+    /// being served, when it changed; `false` while no policy was applied.
+    pub async fn follow_policy(&self, bundles: &BundleService, holds: &crate::holds::HoldService) -> Result<bool, ApiError> {
+        let Some(bundle) = bundles.current().await? else { return Ok(false) };
+        let mut cache = self.lock();
+        if cache.as_ref().is_some_and(|cached| cached.etag == bundle.etag) {
+            return Ok(true);
+        }
+        let parsed: PolicyBundle = serde_json::from_slice(&bundle.body).context("the bundle being served does not parse")?;
+        let authenticator = Authenticator::new(&parsed.policy.identity).map_err(|e| anyhow::anyhow!("{e}"))?;
+        holds.adopt_policy(&parsed.policy.guard);
+        *cache = Some(Cached { etag: bundle.etag.clone(), authenticator });
+        Ok(true)
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Cached>> {

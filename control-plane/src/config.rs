@@ -130,6 +130,7 @@ impl ServeArgs {
             },
             approval: ApprovalSettings {
                 approver_groups: clean(&self.approver_groups),
+                rule_approver_groups: Vec::new(),
                 quorum: self.quorum,
                 quorum_groups: clean(&self.quorum_groups),
                 hold_ttl: Duration::from_secs(self.hold_ttl_secs),

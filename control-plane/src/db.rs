@@ -37,3 +37,39 @@ pub async fn in_memory() -> anyhow::Result<SqlitePool> {
     migrate(&pool).await?;
     Ok(pool)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 0004 rebuilds the audit table to allow a new kind: an existing
+    /// database keeps every row and sequence number, and stays append-only.
+    #[tokio::test]
+    async fn the_audit_table_rebuild_keeps_rows_and_triggers() {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap().foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let mut before = sqlx::migrate!("./migrations");
+        before.migrations = before.migrations.iter().filter(|m| m.version < 4).cloned().collect::<Vec<_>>().into();
+        before.run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO holds (id, status, subject, groups, provider, target, rules, excerpt, reason, method, path, request_digest, created_at, expires_at) VALUES ('h1', 'approved', 'alice', '[]', 'corp', 'model', '[]', '', '', 'POST', '/v1', 'a', 1, 2)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for kind in ["created", "approved", "grant_created"] {
+            sqlx::query("INSERT INTO hold_events (hold_id, kind, actor, at) VALUES ('h1', ?, 'bob', 1)").bind(kind).execute(&pool).await.unwrap();
+        }
+        sqlx::query("DELETE FROM hold_events WHERE seq = 2").execute(&pool).await.expect_err("append-only before");
+
+        migrate(&pool).await.unwrap();
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT seq, kind FROM hold_events ORDER BY seq").fetch_all(&pool).await.unwrap();
+        assert_eq!(rows, vec![(1, "created".into()), (2, "approved".into()), (3, "grant_created".into())]);
+        sqlx::query("INSERT INTO hold_events (hold_id, kind, actor, at) VALUES ('h1', 'grant_revoked', 'carol', 2)").execute(&pool).await.unwrap();
+        let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM hold_events").fetch_one(&pool).await.unwrap();
+        assert_eq!(last, 4, "numbering goes on after the copied rows");
+        let update = sqlx::query("UPDATE hold_events SET actor = 'mallory' WHERE seq = 1").execute(&pool).await;
+        assert!(update.unwrap_err().to_string().contains("append-only"));
+        let delete = sqlx::query("DELETE FROM hold_events").execute(&pool).await;
+        assert!(delete.unwrap_err().to_string().contains("append-only"));
+        sqlx::query("INSERT INTO hold_events (hold_id, kind, actor, at) VALUES ('h1', 'rewritten', 'x', 3)").execute(&pool).await.expect_err("unknown kinds are still refused");
+    }
+}

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 pub use portcullis_policy::hold::{
-    CreateHoldRequest, CreateHoldResponse, GrantInfo, HoldIdentity, HoldStatus, HoldStatusResponse, MatchedRule,
+    ApprovalRequirement, CreateHoldRequest, CreateHoldResponse, GrantInfo, HoldApproval, HoldIdentity, HoldStatus, HoldStatusResponse,
+    MatchedRule,
 };
 
 /// One hold in a list.
@@ -92,7 +93,7 @@ pub struct DecisionInfo {
 /// How far a hold is from approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuorumState {
-    /// Distinct approvers needed.
+    /// Distinct approvers needed: the largest quorum of the requirements.
     pub required: u32,
     /// Groups of which at least one approver must be a member.
     pub groups: Vec<String>,
@@ -100,6 +101,24 @@ pub struct QuorumState {
     pub approvals: u32,
     /// Groups of `groups` no approver so far belongs to.
     pub missing_groups: Vec<String>,
+    /// Each requirement the hold is decided under (its rules' own, or the
+    /// control plane's quorum over its approver groups), with its approvals so far.
+    pub requirements: Vec<RequirementState>,
+    /// Whether a decision must give a reason.
+    pub reason_required: bool,
+}
+
+/// One approval requirement of a hold and its approvals so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementState {
+    /// Distinct approvers needed from `approver_groups`.
+    pub quorum: u32,
+    /// Groups whose members count.
+    pub approver_groups: Vec<String>,
+    /// The rules that ask for it (empty for the control plane's own requirement).
+    pub rules: Vec<String>,
+    /// Approvals so far from members of `approver_groups`.
+    pub approvals: u32,
 }
 
 /// What an audit event records.
@@ -122,6 +141,8 @@ pub enum EventKind {
     GrantCreated,
     /// A grant approved the hold without a human.
     GrantUsed,
+    /// An approver revoked a grant this hold's approval had created.
+    GrantRevoked,
 }
 
 impl EventKind {
@@ -136,6 +157,7 @@ impl EventKind {
             Self::Expired => "expired",
             Self::GrantCreated => "grant_created",
             Self::GrantUsed => "grant_used",
+            Self::GrantRevoked => "grant_revoked",
         }
     }
 
@@ -150,6 +172,7 @@ impl EventKind {
             "expired" => Self::Expired,
             "grant_created" => Self::GrantCreated,
             "grant_used" => Self::GrantUsed,
+            "grant_revoked" => Self::GrantRevoked,
             _ => return None,
         })
     }
@@ -248,4 +271,39 @@ pub struct HoldChange {
     pub actor: String,
     /// When.
     pub at: String,
+    /// The groups whose members may decide the hold (its requirements' groups):
+    /// who else than the control plane's approvers is told of the change.
+    /// Not sent.
+    #[serde(skip)]
+    pub decided_by_groups: Vec<String>,
+}
+
+/// A just-in-time grant as approvers see it: the grant, and its revocation if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantDetail {
+    /// The grant.
+    #[serde(flatten)]
+    pub grant: GrantInfo,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+    /// Why.
+    pub revoke_reason: Option<String>,
+}
+
+/// Answer to `GET /v1/grants`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantList {
+    /// Grants in force (not expired, not revoked), ending soonest first.
+    pub grants: Vec<GrantDetail>,
+}
+
+/// Body of `POST /v1/grants/{id}/revoke`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// Why the grant ends early (required when the control plane requires reasons).
+    #[serde(default)]
+    pub reason: Option<String>,
 }

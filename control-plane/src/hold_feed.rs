@@ -101,7 +101,7 @@ mod tests {
     use crate::hold_api::{EventKind, HoldStatus};
 
     fn change(id: &str, status: HoldStatus) -> HoldChange {
-        HoldChange { id: id.into(), kind: EventKind::Approved, status, subject: "s".into(), target: "t".into(), actor: "a".into(), at: "now".into() }
+        HoldChange { id: id.into(), kind: EventKind::Approved, status, subject: "s".into(), target: "t".into(), actor: "a".into(), at: "now".into(), decided_by_groups: Vec::new() }
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
 //! Storage of holds, votes, grants and the audit trail (tables of
-//! `migrations/0002_holds.sql`).
+//! `migrations/0002_holds.sql` and later).
 //!
 //! Every function takes a connection, so the hold service runs several of them in one
 //! transaction. Times are Unix milliseconds.
@@ -9,10 +9,10 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use crate::hold_api::{Decision, DecisionInfo, EventKind, GrantInfo, HoldEventInfo, HoldIdentity, HoldStatus, MatchedRule};
+use crate::hold_api::{Decision, DecisionInfo, EventKind, GrantDetail, GrantInfo, HoldApproval, HoldEventInfo, HoldIdentity, HoldStatus, MatchedRule};
 
 /// Columns of a hold, and its approval count.
-const HOLD_COLUMNS: &str = "h.id, h.status, h.subject, h.groups, h.client_id, h.provider, h.target, h.rules, h.excerpt, h.reason, h.method, h.path, h.model, h.request_digest, h.created_at, h.expires_at, h.decided_at, h.decided_by, h.decision_reason, (SELECT COUNT(*) FROM hold_decisions d WHERE d.hold_id = h.id AND d.decision = 'approve') AS approvals";
+const HOLD_COLUMNS: &str = "h.id, h.status, h.subject, h.groups, h.client_id, h.provider, h.target, h.rules, h.excerpt, h.reason, h.method, h.path, h.model, h.request_digest, h.created_at, h.expires_at, h.decided_at, h.decided_by, h.decision_reason, h.approval, (SELECT COUNT(*) FROM hold_decisions d WHERE d.hold_id = h.id AND d.decision = 'approve') AS approvals";
 
 /// One hold as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub struct HoldRow {
     pub decision_reason: Option<String>,
     /// Approvals so far.
     pub approvals: u32,
+    /// How it must be approved, as its rules ask; `None`: the control plane's settings.
+    pub approval: Option<HoldApproval>,
 }
 
 impl HoldRow {
@@ -101,7 +103,7 @@ pub struct NewDecision<'a> {
 /// Stores a new hold.
 pub async fn insert_hold(conn: &mut SqliteConnection, hold: &HoldRow) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO holds (id, status, subject, groups, client_id, provider, target, rules, excerpt, reason, method, path, model, request_digest, created_at, expires_at, decided_at, decided_by, decision_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO holds (id, status, subject, groups, client_id, provider, target, rules, excerpt, reason, method, path, model, request_digest, created_at, expires_at, decided_at, decided_by, decision_reason, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&hold.id)
     .bind(hold.status.as_str())
@@ -122,6 +124,7 @@ pub async fn insert_hold(conn: &mut SqliteConnection, hold: &HoldRow) -> anyhow:
     .bind(hold.decided_at)
     .bind(&hold.decided_by)
     .bind(&hold.decision_reason)
+    .bind(hold.approval.as_ref().map(serde_json::to_string).transpose()?)
     .execute(conn)
     .await?;
     Ok(())
@@ -197,7 +200,7 @@ pub async fn pending_duplicate(conn: &mut SqliteConnection, identity: &HoldIdent
 pub async fn covering_grants(conn: &mut SqliteConnection, identity: &HoldIdentity, rules: &[String], now: i64) -> anyhow::Result<Option<Vec<GrantInfo>>> {
     let mut grants = Vec::with_capacity(rules.len());
     for rule in rules {
-        let row = sqlx::query("SELECT * FROM grants WHERE subject = ? AND provider = ? AND rule = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1")
+        let row = sqlx::query("SELECT * FROM grants WHERE subject = ? AND provider = ? AND rule = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY expires_at DESC LIMIT 1")
             .bind(&identity.subject)
             .bind(&identity.provider)
             .bind(rule)
@@ -227,6 +230,34 @@ pub async fn insert_grant(conn: &mut SqliteConnection, grant: &GrantInfo, reason
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Grants in force at `now` (not expired, not revoked), ending soonest first; at most `limit`.
+pub async fn active_grants(conn: &mut SqliteConnection, now: i64, limit: u32) -> anyhow::Result<Vec<GrantDetail>> {
+    let rows = sqlx::query("SELECT * FROM grants WHERE expires_at > ? AND revoked_at IS NULL ORDER BY expires_at, id LIMIT ?")
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(grant_detail).collect()
+}
+
+/// The grant called `id`, revoked or not, and when it ends (Unix milliseconds).
+pub async fn grant(conn: &mut SqliteConnection, id: &str) -> anyhow::Result<Option<(GrantDetail, i64)>> {
+    let row = sqlx::query("SELECT * FROM grants WHERE id = ?").bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(|row| Ok((grant_detail(row)?, row.try_get("expires_at")?))).transpose()
+}
+
+/// Revokes grant `id` unless it already is; returns whether this call revoked it.
+pub async fn revoke_grant(conn: &mut SqliteConnection, id: &str, by: &str, reason: Option<&str>, at: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE grants SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(at)
+        .bind(by)
+        .bind(reason)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Votes on hold `id`, oldest first.
@@ -336,6 +367,10 @@ fn hold_row(row: &SqliteRow) -> anyhow::Result<HoldRow> {
         decided_by: row.try_get("decided_by")?,
         decision_reason: row.try_get("decision_reason")?,
         approvals: u32::try_from(approvals).unwrap_or(u32::MAX),
+        approval: row
+            .try_get::<Option<String>, _>("approval")?
+            .map(|json| serde_json::from_str(&json).context("unreadable `approval` of a hold in the database"))
+            .transpose()?,
     })
 }
 
@@ -349,6 +384,15 @@ fn grant_info(row: &SqliteRow) -> anyhow::Result<GrantInfo> {
         granted_by: row.try_get("granted_by")?,
         created_at: rfc3339(row.try_get("created_at")?),
         expires_at: rfc3339(row.try_get("expires_at")?),
+    })
+}
+
+fn grant_detail(row: &SqliteRow) -> anyhow::Result<GrantDetail> {
+    Ok(GrantDetail {
+        grant: grant_info(row)?,
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(rfc3339),
+        revoked_by: row.try_get("revoked_by")?,
+        revoke_reason: row.try_get("revoke_reason")?,
     })
 }
 

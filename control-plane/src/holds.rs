@@ -16,6 +16,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use portcullis_identity::Identity;
+use portcullis_policy::guard::GuardPolicy;
 use portcullis_policy::ValidationReport;
 use serde_json::json;
 use sqlx::SqlitePool;
@@ -24,8 +25,9 @@ use tokio::sync::{Mutex, Notify};
 use crate::approval::{self, ApprovalSettings, Outcome, Vote, MAX_HOLD_TTL};
 use crate::error::ApiError;
 use crate::hold_api::{
-    CreateHoldRequest, CreateHoldResponse, DecideRequest, Decision, EventKind, GrantInfo, HoldChange, HoldDetail, HoldList, HoldStatus,
-    HoldStatusResponse, HoldSummary, QuorumState,
+    ApprovalRequirement, CreateHoldRequest, CreateHoldResponse, DecideRequest, Decision, EventKind, GrantDetail, GrantInfo, GrantList, HoldApproval,
+    HoldChange, MatchedRule,
+    HoldDetail, HoldList, HoldStatus, HoldStatusResponse, HoldSummary, QuorumState, RequirementState, RevokeRequest,
 };
 use crate::hold_feed::HoldFeed;
 use crate::hold_store::{self, rfc3339, HoldFilter, HoldRow, NewDecision};
@@ -56,6 +58,8 @@ struct Inner {
     /// The settings from flags, which a policy's guard section overrides.
     base: ApprovalSettings,
     settings: std::sync::RwLock<ApprovalSettings>,
+    /// The guard section of the policy in force: where holds' own requirements come from.
+    guard: std::sync::RwLock<Arc<GuardPolicy>>,
     feed: HoldFeed,
     webhook: Option<Webhook>,
     scrubber: Scrubber,
@@ -78,6 +82,7 @@ impl HoldService {
             pool,
             base: settings.clone(),
             settings: std::sync::RwLock::new(settings),
+            guard: std::sync::RwLock::new(Arc::new(GuardPolicy::default())),
             feed: HoldFeed::new(),
             webhook: webhook.map(Webhook::new).transpose()?,
             scrubber: Scrubber::new()?,
@@ -95,10 +100,13 @@ impl HoldService {
         self.inner.settings.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Takes approval settings from the policy's guard section: when it names
-    /// approver groups, its groups, quorum, default TTL and reason rule
-    /// replace the flags; otherwise the flags stay in force.
-    pub fn adopt_policy(&self, approvals: &portcullis_policy::guard::ApprovalSettings) {
+    /// Takes approval settings from the policy's guard section: when
+    /// `guard.approvals` names approver groups, its groups, quorum, default TTL
+    /// and reason rule replace the flags; otherwise the flags stay in force.
+    /// Groups that rules name as their own approvers (`hold.approver_groups`)
+    /// may decide those rules' holds either way.
+    pub fn adopt_policy(&self, guard: &portcullis_policy::guard::GuardPolicy) {
+        let approvals = &guard.approvals;
         let mut next = self.inner.base.clone();
         if !approvals.approver_groups.is_empty() {
             next.approver_groups = approvals.approver_groups.clone();
@@ -106,7 +114,32 @@ impl HoldService {
             next.hold_ttl = std::time::Duration::from_secs(approvals.default_ttl_secs);
             next.require_reason = approvals.require_reason;
         }
+        let overrides = guard.targets.iter().flat_map(|t| t.packs.iter().map(|p| &p.hold).chain(t.rules.iter().map(|r| &r.hold)));
+        let mut rule_groups: Vec<String> = overrides.flatten().filter_map(|h| h.approver_groups.clone()).flatten().collect();
+        rule_groups.sort();
+        rule_groups.dedup();
+        next.rule_approver_groups = rule_groups;
         *self.inner.settings.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        *self.inner.guard.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(guard.clone());
+    }
+
+    /// How a hold of `rules` on `target` must be approved under the policy in
+    /// force: each rule's `hold` overrides resolved against the settings in
+    /// force (the policy's `guard.approvals`, or the flags), one requirement
+    /// per distinct quorum and group set. Worked out here, never taken from
+    /// the filter: a fleet token must not be able to choose its approvers.
+    pub fn approval_for(&self, target: &str, rules: &[MatchedRule]) -> HoldApproval {
+        let settings = self.settings();
+        let guard = Arc::clone(&self.inner.guard.read().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut approval = HoldApproval { requirements: Vec::new(), require_reason: settings.require_reason, allow_self_approval: guard.approvals.allow_self_approval };
+        for rule in rules {
+            let overrides = guard.hold_overrides(target, &rule.rule, rule.pack.as_deref());
+            let quorum = overrides.and_then(|o| o.quorum).unwrap_or(settings.quorum).max(1);
+            let groups = overrides.and_then(|o| o.approver_groups.clone()).unwrap_or_else(|| settings.approver_groups.clone());
+            approval.require_reason |= overrides.and_then(|o| o.require_reason).unwrap_or(false);
+            ApprovalRequirement::add(&mut approval.requirements, &rule.rule, quorum, groups);
+        }
+        approval
     }
 
     /// The live feed of changes.
@@ -124,6 +157,7 @@ impl HoldService {
             rule.message = rule.message.as_deref().map(|m| scrubber.scrub(m));
         }
         let ttl = self.settings().ttl(request.ttl_secs);
+        let approval = self.approval_for(&request.target, &rules);
         let _write = self.inner.write.lock().await;
         let now = now_ms();
         let mut hold = HoldRow {
@@ -144,6 +178,7 @@ impl HoldService {
             decided_by: None,
             decision_reason: None,
             approvals: 0,
+            approval: Some(approval),
         };
         let mut tx = self.write_tx().await?;
         if let Some(grants) = hold_store::covering_grants(&mut tx, &hold.identity, &hold.rule_names(), now).await? {
@@ -228,13 +263,22 @@ impl HoldService {
     }
 
     /// Holds matching `filter`, newest first.
-    pub async fn list(&self, filter: &HoldFilter) -> Result<HoldList, ApiError> {
+    ///
+    /// With `viewer` (an approver's groups), an approver that only rules name
+    /// (not one of the control plane's approvers) sees only the holds they
+    /// may decide.
+    pub async fn list(&self, filter: &HoldFilter, viewer: Option<&[String]>) -> Result<HoldList, ApiError> {
         // Overdue holds are shown as expired, not as pending.
         self.expire_due().await?;
         let mut conn = self.inner.pool.acquire().await?;
         let rows = hold_store::list(&mut conn, filter).await?;
         let now = now_ms();
-        Ok(HoldList { holds: rows.iter().map(|row| summary(row, now)).collect() })
+        let settings = self.settings();
+        let visible = |row: &&HoldRow| match viewer {
+            Some(groups) if !settings.is_global_approver(groups) => settings.may_decide(row.approval.as_ref(), groups),
+            _ => true,
+        };
+        Ok(HoldList { holds: rows.iter().filter(visible).map(|row| summary(row, now)).collect() })
     }
 
     /// Everything about hold `id`: the request, the votes and the audit trail.
@@ -245,13 +289,29 @@ impl HoldService {
         let events = hold_store::events(&mut conn, id).await?;
         let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
         let settings = &self.settings();
-        let missing_groups = match approval::outcome(settings, &votes) {
+        let missing_groups = match approval::outcome(settings, row.approval.as_ref(), &votes) {
             Outcome::Pending { missing_groups, .. } => missing_groups,
             Outcome::Approved | Outcome::Denied => Vec::new(),
         };
+        let requirements: Vec<RequirementState> = approval::progress(settings, row.approval.as_ref(), &votes)
+            .into_iter()
+            .map(|p| RequirementState {
+                quorum: p.requirement.quorum,
+                approver_groups: p.requirement.approver_groups,
+                rules: p.requirement.rules,
+                approvals: p.approvals,
+            })
+            .collect();
         let now = now_ms();
         Ok(HoldDetail {
-            quorum: QuorumState { required: settings.quorum, groups: settings.quorum_groups.clone(), approvals: row.approvals, missing_groups },
+            quorum: QuorumState {
+                required: requirements.iter().map(|r| r.quorum).max().unwrap_or(settings.quorum),
+                groups: settings.quorum_groups.clone(),
+                approvals: row.approvals,
+                missing_groups,
+                requirements,
+                reason_required: settings.reason_required(row.approval.as_ref()),
+            },
             id: row.id,
             status: row.status,
             identity: row.identity,
@@ -281,7 +341,6 @@ impl HoldService {
     /// decided, or this approver already voted).
     pub async fn decide(&self, id: &str, approver: &Identity, decision: Decision, request: DecideRequest) -> Result<HoldDetail, ApiError> {
         let settings = &self.settings();
-        validate_decision(settings, decision, &request).map_err(ApiError::Invalid)?;
         let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| self.inner.scrubber.scrub(r));
         let mut expired = false;
         let (hold, settled) = {
@@ -289,9 +348,19 @@ impl HoldService {
             let now = now_ms();
             let mut tx = self.write_tx().await?;
             let hold = hold_store::get(&mut tx, id).await?.ok_or_else(|| unknown_hold(id))?;
-            if hold.identity.subject == approver.subject {
+            let own = hold.approval.as_ref();
+            if hold.identity.subject == approver.subject && !own.is_some_and(|a| a.allow_self_approval) {
                 return Err(ApiError::Forbidden("you cannot decide your own hold: another approver must".into()));
             }
+            if !settings.may_decide(own, &approver.groups) {
+                let groups: Vec<String> = settings.requirements(own).into_iter().flat_map(|r| r.approver_groups).collect();
+                return Err(ApiError::Forbidden(format!(
+                    "`{}` may not decide hold {id}: its rules ask for a member of {}",
+                    approver.subject,
+                    groups.join(", ")
+                )));
+            }
+            validate_decision(settings, settings.reason_required(own), decision, &request).map_err(ApiError::Invalid)?;
             match hold.status {
                 HoldStatus::Pending if hold.expires_at <= now => expired = true,
                 HoldStatus::Pending => {}
@@ -349,7 +418,7 @@ impl HoldService {
     async fn settle_votes(&self, conn: &mut sqlx::SqliteConnection, hold: &HoldRow, voter: &str, now: i64) -> anyhow::Result<Option<(EventKind, String, Option<String>)>> {
         let decisions = hold_store::decisions(conn, &hold.id).await?;
         let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
-        let (status, kind) = match approval::outcome(&self.settings(), &votes) {
+        let (status, kind) = match approval::outcome(&self.settings(), hold.approval.as_ref(), &votes) {
             Outcome::Pending { .. } => return Ok(None),
             Outcome::Approved => (HoldStatus::Approved, EventKind::Approved),
             Outcome::Denied => (HoldStatus::Denied, EventKind::Denied),
@@ -383,6 +452,55 @@ impl HoldService {
             reason = Some(reason.map_or_else(|| note.clone(), |r| format!("{r} ({note})")));
         }
         Ok(Some((kind, by, reason)))
+    }
+
+    /// Grants in force now, ending soonest first (at most `limit`).
+    pub async fn grants(&self, limit: u32) -> Result<GrantList, ApiError> {
+        let mut conn = self.inner.pool.acquire().await?;
+        Ok(GrantList { grants: hold_store::active_grants(&mut conn, now_ms(), limit).await? })
+    }
+
+    /// Revokes grant `id` at once: holds it would have approved wait for humans again.
+    /// Any approver may revoke (it only takes access away). Refused with 404, 409
+    /// (already revoked, or already ended) or 422 (a required reason is missing).
+    pub async fn revoke_grant(&self, id: &str, approver: &Identity, request: RevokeRequest) -> Result<GrantDetail, ApiError> {
+        let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| self.inner.scrubber.scrub(r));
+        let mut report = ValidationReport::default();
+        if self.settings().require_reason && reason.is_none() {
+            report.error("reason", "is required: say why the grant ends early (the control plane runs with reasons required)");
+        }
+        if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+            report.error("reason", format!("must be at most {MAX_REASON_CHARS} characters long"));
+        }
+        if !report.errors.is_empty() {
+            return Err(ApiError::Invalid(report));
+        }
+        let (grant, hold, now) = {
+            let _write = self.inner.write.lock().await;
+            let now = now_ms();
+            let mut tx = self.write_tx().await?;
+            let (mut grant, ends) = hold_store::grant(&mut tx, id).await?.ok_or_else(|| ApiError::NotFound(format!("no grant `{id}`")))?;
+            if grant.revoked_at.is_some() {
+                return Err(ApiError::Conflict { code: "already_revoked", message: format!("grant {id} was already revoked") });
+            }
+            if ends <= now {
+                return Err(ApiError::Conflict { code: "grant_ended", message: format!("grant {id} already ended at {}", grant.grant.expires_at) });
+            }
+            hold_store::revoke_grant(&mut tx, id, &approver.subject, reason.as_deref(), now).await?;
+            let detail = json!({"grant_id": id, "rule": grant.grant.rule, "subject": grant.grant.subject});
+            hold_store::insert_event(&mut tx, &grant.grant.hold_id, EventKind::GrantRevoked, &approver.subject, reason.as_deref(), now, Some(&detail)).await?;
+            grant.revoked_at = Some(rfc3339(now));
+            grant.revoked_by = Some(approver.subject.clone());
+            grant.revoke_reason.clone_from(&reason);
+            let hold = hold_store::get(&mut tx, &grant.grant.hold_id).await?;
+            tx.commit().await?;
+            (grant, hold, now)
+        };
+        tracing::info!(grant = id, approver = %approver.subject, subject = %grant.grant.subject, rule = %grant.grant.rule, "grant revoked");
+        if let Some(hold) = hold {
+            self.announce(&hold, EventKind::GrantRevoked, &approver.subject, reason.as_deref(), false, now);
+        }
+        Ok(grant)
     }
 
     /// Expires every pending hold whose time ran out; returns how many.
@@ -504,11 +622,12 @@ fn validate_create(request: &CreateHoldRequest) -> Result<(), ValidationReport> 
     report.into_result().map(|_| ())
 }
 
-fn validate_decision(settings: &ApprovalSettings, decision: Decision, request: &DecideRequest) -> Result<(), ValidationReport> {
+/// Checks a vote; `reason_required` when the hold's rules or the control plane ask for one.
+fn validate_decision(settings: &ApprovalSettings, reason_required: bool, decision: Decision, request: &DecideRequest) -> Result<(), ValidationReport> {
     let mut report = ValidationReport::default();
     let reason = request.reason.as_deref().map(str::trim).unwrap_or_default();
-    if settings.require_reason && reason.is_empty() {
-        report.error("reason", "is required: say why you decide this way (the control plane runs with --require-reason)");
+    if reason_required && reason.is_empty() {
+        report.error("reason", "is required: say why you decide this way (the hold's rules or the control plane ask for one)");
     }
     if reason.chars().count() > MAX_REASON_CHARS {
         report.error("reason", format!("must be at most {MAX_REASON_CHARS} characters long"));
@@ -556,7 +675,9 @@ fn status_response(row: &HoldRow) -> HoldStatusResponse {
 }
 
 fn change(hold: &HoldRow, kind: EventKind, actor: &str, now: i64) -> HoldChange {
+    let groups = hold.approval.iter().flat_map(|a| a.requirements.iter().flat_map(|r| r.approver_groups.iter().cloned()));
     HoldChange {
+        decided_by_groups: groups.collect(),
         id: hold.id.clone(),
         kind,
         status: hold.status,
@@ -603,15 +724,16 @@ mod tests {
     async fn the_policy_overrides_the_flags_only_when_it_names_approvers() {
         let flags = ApprovalSettings { approver_groups: vec!["flag-approvers".into()], ..ApprovalSettings::default() };
         let holds = HoldService::new(crate::db::in_memory().await.unwrap(), flags, None).unwrap();
-        let mut policy = portcullis_policy::guard::ApprovalSettings::default();
-        holds.adopt_policy(&policy);
+        let mut guard = portcullis_policy::guard::GuardPolicy::default();
+        holds.adopt_policy(&guard);
         assert_eq!(holds.settings().approver_groups, vec!["flag-approvers".to_owned()]);
 
+        let policy = &mut guard.approvals;
         policy.approver_groups = vec!["dba-leads".into()];
         policy.quorum = 2;
         policy.require_reason = true;
         policy.default_ttl_secs = 120;
-        holds.adopt_policy(&policy);
+        holds.adopt_policy(&guard);
         let settings = holds.settings();
         assert_eq!(settings.approver_groups, vec!["dba-leads".to_owned()]);
         assert_eq!((settings.quorum, settings.require_reason), (2, true));

@@ -4,7 +4,7 @@
 //! - `/v1/filter/...`: what filters call, with the fleet token (policy, key refreshes,
 //!   holds).
 //! - `/v1/policy...`: the admin policy API, with the admin token.
-//! - `/v1/holds...`: the approvals API, with OIDC access tokens.
+//! - `/v1/holds...` and `/v1/grants...`: the approvals API, with OIDC access tokens.
 //! - `/approvals/`: the approvers' page; `/openapi.yaml`: the API's description.
 //!
 //! [`ROUTES`] lists every route; a test checks it against the route modules and
@@ -16,6 +16,7 @@ mod auth;
 mod body;
 mod filter_holds;
 mod filter_policy;
+mod grants;
 mod health;
 mod hold_events;
 mod holds;
@@ -44,6 +45,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/holds/{id}"),
     ("POST", "/v1/holds/{id}/approve"),
     ("POST", "/v1/holds/{id}/deny"),
+    ("GET", "/v1/grants"),
+    ("POST", "/v1/grants/{id}/revoke"),
     ("GET", "/approvals"),
     ("GET", "/approvals/"),
     ("GET", "/approvals/app.js"),
@@ -60,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .merge(filter_holds::router())
         .merge(admin_policy::router())
         .merge(holds::router())
+        .merge(grants::router())
         .merge(hold_events::router())
         .merge(approvals_page::router())
         .merge(openapi::router())
@@ -84,6 +88,7 @@ mod tests {
         include_str!("routes/approvals_page.rs"),
         include_str!("routes/filter_holds.rs"),
         include_str!("routes/filter_policy.rs"),
+        include_str!("routes/grants.rs"),
         include_str!("routes/health.rs"),
         include_str!("routes/hold_events.rs"),
         include_str!("routes/holds.rs"),

@@ -63,12 +63,30 @@ pub(crate) async fn approvals_app_with(options: StateOptions) -> (Router, AppSta
     std::env::set_var(crate::secrets::env_var_name(HS_SECRET_REF), HS_SECRET);
     let state = state(options).await;
     let app = crate::app(state.clone());
-    let policy = format!(
-        "name: approvals\ndescription: approvers sign in with HS256 tokens\nidentity:\n  providers:\n    - name: corp\n      issuer: https://idp.example/\n      audiences: [portcullis]\n      algorithms: [HS256]\n      allow_hmac: true\n      jwks: {{ keys: [ {{ kty: oct, kid: hs1, secret_ref: {HS_SECRET_REF} }} ] }}\n"
-    );
-    let (status, body) = apply_yaml(&app, &policy).await;
+    let (status, body) = apply_yaml(&app, &approvals_policy()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     (app, state)
+}
+
+/// The policy [`approvals_app`] applies: one HS256 provider, `corp`, and no guard section.
+pub(crate) fn approvals_policy() -> String {
+    format!(
+        "name: approvals\ndescription: approvers sign in with HS256 tokens\nidentity:\n  providers:\n    - name: corp\n      issuer: https://idp.example/\n      audiences: [portcullis]\n      algorithms: [HS256]\n      allow_hmac: true\n      jwks: {{ keys: [ {{ kty: oct, kid: hs1, secret_ref: {HS_SECRET_REF} }} ] }}\n"
+    )
+}
+
+/// Applies [`approvals_policy`] with `guard` (a YAML `guard:` section) added.
+pub(crate) async fn apply_guard(app: &Router, guard: &str) {
+    let (status, body) = apply_yaml(app, &format!("{}{guard}", approvals_policy())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// A guard section whose rule `destructive-command` is decided by `dba` members
+/// (`hold` gives the rest of the rule's `hold` overrides, e.g. `quorum: 2, `).
+pub(crate) fn dba_guard(hold: &str) -> String {
+    format!(
+        "guard:\n  targets:\n    - target: \"*\"\n      rules:\n        - {{ name: destructive-command, keywords: [\"rm -rf\"], action: hold, hold: {{ {hold}approver_groups: [dba] }} }}\n"
+    )
 }
 
 /// A token of provider `corp` for `subject` in `groups`, valid for ten minutes.

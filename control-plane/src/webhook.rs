@@ -128,6 +128,7 @@ pub fn message(notice: &Notice, public_url: Option<&str>) -> Value {
         EventKind::Expired => format!("Hold {} of {} on `{}` expired: nobody decided in time", hold.id, hold.subject, hold.target),
         EventKind::GrantCreated => format!("{} granted {} just-in-time access for rules {rules}", notice.actor, hold.subject),
         EventKind::GrantUsed => format!("Hold {} of {} on `{}` was approved by a just-in-time grant", hold.id, hold.subject, hold.target),
+        EventKind::GrantRevoked => format!("{} revoked the just-in-time grant {} had from hold {}", notice.actor, hold.subject, hold.id),
     };
     let mut lines = vec![format!("*{}*", escape(&headline))];
     if notice.kind == EventKind::Created {

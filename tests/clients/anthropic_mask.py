@@ -9,16 +9,10 @@ PORTCULLIS_API_KEY (sent as `x-api-key`, as the client does).
 """
 
 import json
-import os
 
-import anthropic
+import gateway
 
-client = anthropic.Anthropic(
-    base_url=os.environ["PORTCULLIS_BASE_URL"],
-    api_key=os.environ["PORTCULLIS_API_KEY"],
-    max_retries=0,
-    timeout=30,
-)
+client = gateway.anthropic_client()
 result = {}
 
 message = client.messages.create(

@@ -11,11 +11,11 @@ Prints what the SDK reported as JSON for the Rust test to assert on:
               "result": null},
    "http_errors": [{"http": "POST", "rpc": "tools/call", "status": 403, "body": "..."}]}
 
-The SDK turns an HTTP error whose body is not a JSON-RPC error into a generic
-JSON-RPC error ("Server returned an error response") and drops the status and
-body, so a response hook on the HTTP client records every non-2xx answer:
-`status` and `message` of `delete` come from there, `sdk_error` is what the
-SDK raised.
+The gateway answers a refused call with HTTP 403 and a JSON-RPC error
+naming the rule, which the SDK raises as `MCPError` (`sdk_error`). The SDK
+keeps neither the HTTP status nor the body, so a response hook on the HTTP
+client records every non-2xx answer: `status` and `message` of `delete`
+come from there.
 
 Environment: PORTCULLIS_BASE_URL (Envoy's listener), PORTCULLIS_API_KEY (sent
 as `x-api-key`).

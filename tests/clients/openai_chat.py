@@ -8,16 +8,12 @@ Environment: PORTCULLIS_BASE_URL (Envoy's listener, without /v1).
 """
 
 import json
-import os
 
 import openai
 
-client = openai.OpenAI(
-    base_url=os.environ["PORTCULLIS_BASE_URL"] + "/v1",
-    api_key=os.environ.get("PORTCULLIS_API_KEY", "sk-client-key"),
-    max_retries=0,
-    timeout=30,
-)
+import gateway
+
+client = gateway.openai_client("sk-client-key")
 result = {}
 
 raw = client.chat.completions.with_raw_response.create(

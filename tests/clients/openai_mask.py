@@ -9,16 +9,10 @@ PORTCULLIS_API_KEY.
 """
 
 import json
-import os
 
-import openai
+import gateway
 
-client = openai.OpenAI(
-    base_url=os.environ["PORTCULLIS_BASE_URL"] + "/v1",
-    api_key=os.environ["PORTCULLIS_API_KEY"],
-    max_retries=0,
-    timeout=30,
-)
+client = gateway.openai_client()
 result = {}
 
 raw = client.chat.completions.with_raw_response.create(

@@ -9,6 +9,8 @@
 //   ci-bot   / ci-bot-secret     groups: ["ci"]
 //   approver / approver-secret   groups: ["approvers"]
 //   intruder / intruder-secret   groups: []
+//   dba-1    / dba-1-secret      groups: ["dba"]
+//   dba-2    / dba-2-secret      groups: ["dba"]
 //
 // POST /__rotate makes a new signing key and keeps the old one published
 // (as providers do during rotation); tokens issued afterwards carry the new
@@ -27,6 +29,8 @@ const clients = [
   { id: "ci-bot", groups: ["ci"] },
   { id: "approver", groups: ["approvers"] },
   { id: "intruder", groups: [] },
+  { id: "dba-1", groups: ["dba"] },
+  { id: "dba-2", groups: ["dba"] },
 ];
 const groupsOf = new Map(clients.map((c) => [c.id, c.groups]));
 

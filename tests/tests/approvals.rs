@@ -40,6 +40,9 @@ guard:
       packs:
         - {{ pack: destructive_sql, action: hold, message: "Destructive SQL needs an approver." }}
         - {{ pack: destructive_shell, action: block, message: "Shell commands that destroy data are blocked." }}
+      rules:
+        - {{ name: key-rotation, keywords: ["rotate the production keys"], case_insensitive: true, action: hold,
+             message: "Rotating production keys needs two DBAs.", hold: {{ quorum: 2, approver_groups: [dba] }} }}
 "#,
         hash = hash_api_key(DEV_KEY)
     )
@@ -157,6 +160,33 @@ fn hold_then_deny_tells_the_caller_why() {
 }
 
 #[test]
+fn a_rule_with_its_own_approvers_needs_their_quorum() {
+    let stack = start(120);
+    let (approver, dba1, dba2) = (stack.token("approver").unwrap(), stack.token("dba-1").unwrap(), stack.token("dba-2").unwrap());
+    let waiting = ask_in_background(&stack, "Please rotate the production keys tonight.");
+    let hold = wait_for_pending(&stack, &dba1, 1).remove(0);
+    let id = hold["id"].as_str().unwrap().to_owned();
+    assert_eq!(hold["rules"], json!(["key-rotation"]), "{hold}");
+
+    // The policy-wide approvers are not this rule's approvers.
+    let refused = decide(&stack, &approver, &id, true, json!({"reason": "fine by me"}));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("dba"), "{}", refused.body);
+    // One DBA is not enough; the detail says how far the requirement is.
+    let first = decide(&stack, &dba1, &id, true, json!({"reason": "change ticket 42"}));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let detail = first.json().unwrap();
+    assert_eq!(detail["status"], "pending", "{detail}");
+    assert_eq!(detail["quorum"]["requirements"], json!([{"quorum": 2, "approver_groups": ["dba"], "rules": ["key-rotation"], "approvals": 1}]));
+    // The second DBA releases the request, which reaches the model unchanged.
+    let second = decide(&stack, &dba2, &id, true, json!({"reason": "agreed"}));
+    assert_eq!(second.status, 200, "{}", second.body);
+    let response = waiting.join().unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.body.contains("chat.completion"), "{}", response.body);
+}
+
+#[test]
 fn an_undecided_hold_expires_with_a_clear_error() {
     // The shortest hold the policy allows: 10 seconds.
     let stack = start(10);
@@ -229,4 +259,26 @@ fn a_just_in_time_grant_lets_the_next_matching_request_through() {
     let next = ask(&stack, "DELETE FROM sessions;\nDROP TABLE sessions_old;").unwrap();
     assert_eq!(next.status, 200, "{}", next.body);
     assert!(started.elapsed() < Duration::from_secs(5), "a granted request must not wait for a human");
+
+    // The approver revokes the grant in the approvers' page.
+    let output = Command::new("node")
+        .arg(paths::project_root().join("tests/browser/revoke.mjs"))
+        .env("PORTCULLIS_URL", stack.control_plane_url())
+        .env("APPROVER_TOKEN", &approver)
+        .env("REASON", "cleanup finished early")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "the page run failed:\n{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["left"], 0, "{seen}");
+    let grants = client::get(&format!("{}/v1/grants", stack.control_plane_url()), &[("authorization", &bearer(&approver))]).unwrap();
+    assert_eq!(grants.json().unwrap()["grants"], json!([]), "{}", grants.body);
+
+    // The same request waits for a human again; denying it ends the wait.
+    let waiting = ask_in_background(&stack, "DELETE FROM sessions;");
+    let held = wait_for_pending(&stack, &approver, 1);
+    let id = held[0]["id"].as_str().unwrap().to_owned();
+    let denial = decide(&stack, &approver, &id, false, json!({"reason": "grant revoked"}));
+    assert_eq!(denial.status, 200, "{}", denial.body);
+    assert_eq!(waiting.join().unwrap().status, 403);
 }

@@ -190,6 +190,197 @@ fn official_openai_client_reads_masked_json_and_streams() {
     assert!(seen["stream"]["total_tokens"].as_u64().unwrap() > 0, "the usage chunk passes: {seen}");
 }
 
+/// Fails when any of `raws` appears in `text`.
+fn assert_no_leak(text: &str, raws: &[&str]) {
+    for raw in raws {
+        assert!(!text.contains(raw), "{raw} leaked: {text}");
+    }
+}
+
+/// What the official client must see of the Responses API answer asked
+/// for by `openai_responses_mask.py`.
+const RESPONSES_SUMMARY: &str = "The user [EMAIL] wants a refund";
+const RESPONSES_TEXT: &str = "Refund to card [CREDIT_CARD]; key [AWS_ACCESS_KEY]";
+const RESPONSES_ARGUMENTS: &str = r#"{"iban": "[IBAN]", "mail": "[EMAIL]"}"#;
+
+#[test]
+fn responses_api_is_masked_streamed_and_not() {
+    let stack = start(RESPONSES_ONLY);
+    let directive = json!({
+        "thinking": ["The user jane.d", "oe@example.com wants a refund"],
+        "chunks": ["Refund to card 4111 ", "1111 1111", " 1111; key AKIAZ7Q2", "VHNK3RJXW4PB"],
+        "tool_calls": [{"name": "refund", "chunks": ["{\"iban\": \"DE89 3704 ", "0044 0532 0130 00\", \"mail\": \"jane.doe@exa", "mple.com\"}"]}],
+    });
+    let body = json!({"model": "mock-small", "stream": true, "input": mock(directive)});
+    let (response, events, _) = stream_events(&stack, "/v1/responses", &body);
+    assert_no_leak(
+        &response.body,
+        &["jane", "4111", "1111 1111", "AKIAZ7Q2", "DE89", "0044"],
+    );
+    let deltas = |kind: &str| -> String {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .filter_map(|e| e["delta"].as_str())
+            .collect()
+    };
+    assert_eq!(
+        deltas("response.reasoning_summary_text.delta"),
+        RESPONSES_SUMMARY
+    );
+    assert_eq!(deltas("response.output_text.delta"), RESPONSES_TEXT);
+    assert_eq!(
+        deltas("response.function_call_arguments.delta"),
+        RESPONSES_ARGUMENTS
+    );
+    // The key, held until the text ended, goes out in an extra delta event.
+    let done = events
+        .iter()
+        .position(|e| e["type"] == "response.output_text.done")
+        .unwrap();
+    assert_eq!(events[done - 1]["type"], "response.output_text.delta");
+    assert_eq!(events[done - 1]["delta"], "[AWS_ACCESS_KEY]");
+    let completed = events
+        .iter()
+        .find(|e| e["type"] == "response.completed")
+        .expect("response.completed passes");
+    assert_eq!(
+        completed["response"]["output"][1]["content"][0]["text"],
+        RESPONSES_TEXT
+    );
+    assert_eq!(
+        completed["response"]["output"][2]["arguments"],
+        RESPONSES_ARGUMENTS
+    );
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0]["sequence_number"].as_u64() <= w[1]["sequence_number"].as_u64()),
+        "sequence numbers never go back"
+    );
+    assert_eq!(
+        last_masked_report(&stack)["response"],
+        json!({"aws_access_key": 1, "credit_card": 1, "email": 2, "iban": 1}),
+        "entities repeated by done and completed events are counted once"
+    );
+
+    let seen = python::run_client(
+        "openai_responses_mask.py",
+        &[
+            ("PORTCULLIS_BASE_URL", &stack.ingress_url()),
+            ("PORTCULLIS_API_KEY", API_KEY),
+        ],
+    )
+    .unwrap();
+    assert_no_leak(
+        &seen.to_string(),
+        &["jane", "4111", "1111 1111", "AKIAZ7Q2", "DE89", "0044"],
+    );
+    let want = json!({"summary": RESPONSES_SUMMARY, "text": RESPONSES_TEXT, "arguments": RESPONSES_ARGUMENTS});
+    assert_eq!(seen["non_stream"]["output_text"], RESPONSES_TEXT);
+    assert_eq!(seen["non_stream"]["status"], "completed");
+    assert_eq!(seen["stream"]["deltas"], want);
+    assert_eq!(seen["stream"]["done"]["completed"], want);
+    for field in ["summary", "text", "arguments"] {
+        assert_eq!(
+            seen["stream"]["done"][field], want[field],
+            "{field}.done repeats the masked deltas"
+        );
+        assert_eq!(
+            seen["helper"][field], want[field],
+            "the streaming helper's final response"
+        );
+    }
+    assert_eq!(
+        seen["stream"]["done"]["completed_output_text"],
+        RESPONSES_TEXT
+    );
+    assert_eq!(
+        (
+            seen["stream"]["first"].as_str(),
+            seen["stream"]["last"].as_str()
+        ),
+        (Some("response.created"), Some("response.completed"))
+    );
+    assert_eq!(
+        seen["helper"]["snapshot"], RESPONSES_TEXT,
+        "the helper's accumulated deltas"
+    );
+    assert_eq!(seen["helper"]["output_text"], RESPONSES_TEXT);
+}
+
+#[test]
+fn streamed_chat_tool_call_arguments_are_masked() {
+    let stack = start(RESPONSES_ONLY);
+    let seen = python::run_client(
+        "openai_tools_mask.py",
+        &[
+            ("PORTCULLIS_BASE_URL", &stack.ingress_url()),
+            ("PORTCULLIS_API_KEY", API_KEY),
+        ],
+    )
+    .unwrap();
+    assert_no_leak(
+        &seen.to_string(),
+        &["jane", "4111", "1111 1111", "AKIAZ7Q2"],
+    );
+    let want = json!([
+        r#"{"card": "[CREDIT_CARD]", "mail": "[EMAIL]"}"#,
+        r#"{"key": "[AWS_ACCESS_KEY]"}"#
+    ]);
+    assert_eq!(seen["stream"]["arguments"], want);
+    assert_eq!(seen["stream"]["names"], json!(["charge", "store"]));
+    assert_eq!(seen["stream"]["finish_reasons"], json!(["tool_calls"]));
+    assert_eq!(seen["helper"]["arguments"], want);
+    assert_eq!(seen["non_stream"]["arguments"], want);
+    assert_eq!(seen["non_stream"]["finish_reason"], "tool_calls");
+}
+
+#[test]
+fn anthropic_thinking_text_and_tool_input_are_masked() {
+    let stack = start(RESPONSES_ONLY);
+    let seen = python::run_client(
+        "anthropic_thinking_mask.py",
+        &[
+            ("PORTCULLIS_BASE_URL", &stack.ingress_url()),
+            ("PORTCULLIS_API_KEY", API_KEY),
+        ],
+    )
+    .unwrap();
+    assert_no_leak(&seen.to_string(), &["jane", "5555", "AKIAZ7Q2", "123-4"]);
+    for mode in ["non_stream", "stream"] {
+        let got = &seen[mode];
+        assert_eq!(
+            got["thinking"], "The user [EMAIL] pays with [CREDIT_CARD]",
+            "{mode}"
+        );
+        assert_eq!(got["text"], "Charging card [CREDIT_CARD] now.", "{mode}");
+        assert_eq!(
+            got["input"],
+            json!({"key": "[AWS_ACCESS_KEY]", "ssn": "[US_SSN]"}),
+            "{mode}"
+        );
+        assert_eq!(got["stop_reason"], "tool_use", "{mode}");
+        let signature = got["signature"].as_str().unwrap();
+        assert!(
+            signature.starts_with("EqMBCkgIBRABGAIqQ") && signature.len() == 17 + 24,
+            "the signature passes unchanged: {signature}"
+        );
+    }
+    assert_eq!(
+        seen["stream"]["thinking_deltas"],
+        "The user [EMAIL] pays with [CREDIT_CARD]"
+    );
+    assert_eq!(
+        seen["stream"]["partial_json"],
+        r#"{"key": "[AWS_ACCESS_KEY]", "ssn": "[US_SSN]"}"#
+    );
+    assert_eq!(
+        last_masked_report(&stack)["response"],
+        json!({"aws_access_key": 1, "credit_card": 2, "email": 1, "us_ssn": 1})
+    );
+}
+
 #[test]
 fn pseudonymised_prompt_reaches_the_model_as_placeholders_and_comes_back_restored() {
     let stack = start("  entities:\n    email: { operator: pseudonymize }");

@@ -72,7 +72,11 @@ fn mcp_sdk_session_works_and_destructive_tool_call_is_blocked() {
     assert!(message.contains("no-destructive-tools"), "the refusal must name the rule: {out}");
     assert!(message.contains("Deleting through MCP is blocked."), "the refusal must carry the rule's message: {out}");
     assert!(delete["result"].is_null(), "the call must not produce a tool result: {out}");
-    assert!(delete["sdk_error"].is_object(), "the SDK must report the refusal as an error: {out}");
+    // The refusal is a JSON-RPC error, so the SDK raises it with the rule's name.
+    let sdk_error = &delete["sdk_error"];
+    assert_eq!(sdk_error["code"], portcullis_policy::JSONRPC_REFUSED, "the SDK must report the gateway's error: {out}");
+    let sdk_message = sdk_error["message"].as_str().unwrap_or_default();
+    assert!(sdk_message.contains("no-destructive-tools"), "the SDK error must name the rule: {out}");
     // Only that call was refused: the rest of the session (the SSE stream, the
     // session's DELETE at the end) went through.
     let errors = out["http_errors"].as_array().unwrap();

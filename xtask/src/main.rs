@@ -5,8 +5,10 @@
 //! - `test`: every test, end-to-end included.
 //! - `demo`: starts the stack and runs a scripted scenario.
 //! - `bench`: load runs through Envoy, reported as ratios to baselines.
+//! - `eval`: detection quality of the masking engine on Faker corpora.
 
 mod build;
+mod eval;
 mod setup;
 mod tools;
 
@@ -43,6 +45,19 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         duration: u64,
     },
+    /// Masking quality: generate labelled Faker corpora and print precision
+    /// and recall per entity kind and the share of PII characters left unmasked.
+    Eval {
+        /// Samples per corpus.
+        #[arg(long, default_value_t = 4000)]
+        samples: u32,
+        /// Seeds, one corpus each (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = [7u64, 11, 23])]
+        seeds: Vec<u64>,
+        /// Lowest precision and recall accepted for checksum-validated kinds.
+        #[arg(long, default_value_t = 0.99)]
+        min: f64,
+    },
     /// Start the stack and run a scripted scenario, printing each step.
     Demo {
         /// Keep the stack running afterwards and print its URLs (Ctrl-C stops it).
@@ -66,7 +81,13 @@ fn main() -> Result<()> {
             build::all(&sh, &tools)?;
             step("test: cargo test --workspace (unit, integration and end-to-end)");
             let _env = tools.test_env(&sh);
+            let everything = args.is_empty();
             cmd!(sh, "cargo test --workspace --locked {args...}").run()?;
+            if everything {
+                step("test: masking quality on a Faker corpus (`cargo xtask eval` runs the full set)");
+                let quick = eval::EvalOptions { samples: 2000, seeds: vec![5], min: 0.99, release: false };
+                eval::run(&sh, &tools.python(), &quick)?;
+            }
             step("test: all passed");
             Ok(())
         }
@@ -81,6 +102,10 @@ fn main() -> Result<()> {
             step("bench: masking: bare Envoy vs the Portcullis mask filter (JSON latency, SSE time to first byte)");
             cmd!(sh, "cargo run --quiet --locked -p portcullis-e2e --bin portcullis-bench-mask").run()?;
             Ok(())
+        }
+        Command::Eval { samples, seeds, min } => {
+            let python = setup::python_env(&sh)?.join("bin/python");
+            eval::run(&sh, &python, &eval::EvalOptions { samples, seeds, min, release: true })
         }
         Command::Demo { serve } => {
             let tools = setup::run(&sh)?;

@@ -121,7 +121,8 @@ pub(crate) fn apt_install(sh: &Shell, packages: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn python_env(sh: &Shell) -> Result<PathBuf> {
+/// The project-local virtualenv with `tests/requirements.txt` installed.
+pub fn python_env(sh: &Shell) -> Result<PathBuf> {
     let venv = crate::project_root().join(".tools/venv");
     let python = venv.join("bin/python");
     if !python.exists() {

@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for Approver {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let OidcCaller(identity) = OidcCaller::from_request_parts(parts, state).await?;
         let settings = state.holds.settings();
-        if settings.approver_groups.is_empty() {
+        if settings.approver_groups.is_empty() && settings.rule_approver_groups.is_empty() {
             return Err(ApiError::Forbidden("no approver groups are configured: start the control plane with --approver-groups".into()));
         }
         if !settings.is_approver(&identity.groups) {

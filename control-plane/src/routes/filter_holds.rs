@@ -36,6 +36,8 @@ struct StatusQuery {
 }
 
 async fn create(_caller: FleetCaller, State(state): State<AppState>, JsonBody(request): JsonBody<CreateHoldRequest>) -> Result<(StatusCode, Json<CreateHoldResponse>), ApiError> {
+    // Holds are decided under the policy being served: make sure it is the one adopted.
+    state.approvers.follow_policy(&state.bundles, &state.holds).await?;
     let (created, response) = state.holds.create(request).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(response)))
 }

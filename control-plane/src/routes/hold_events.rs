@@ -1,7 +1,8 @@
 //! `GET /v1/holds/events`: the live feed of hold changes, as server-sent events.
 //!
 //! Approvers only, signed in with `Authorization: Bearer <token>` like the rest of the
-//! approvals API. The token is not accepted in the query string, so it never lands in
+//! approvals API. The control plane's approvers hear of every hold; approvers that only
+//! a rule names hear of the holds they may decide. The token is not accepted in the query string, so it never lands in
 //! access logs or browser history: the approvals page reads this stream with `fetch`
 //! (which can send the header) rather than `EventSource` (which cannot).
 //!
@@ -46,17 +47,29 @@ async fn events(Approver(approver): Approver, State(state): State<AppState>) -> 
     let deadline = tokio::time::Instant::now() + lifetime;
     let ready = Event::default().event("ready").json_data(json!({"subject": approver.subject}));
     let closed = Box::pin(state.holds.feed().closed());
-    let changes = stream::unfold((receiver, closed), move |(mut receiver, mut closed)| async move {
-        let next = tokio::select! {
-            next = tokio::time::timeout_at(deadline, receiver.recv()) => next,
-            () = &mut closed => return None,
-        };
-        let event = match next {
-            Err(_) | Ok(Err(RecvError::Closed)) => return None,
-            Ok(Ok(change)) => Event::default().event("hold").id(change.id.clone()).json_data(&change),
-            Ok(Err(RecvError::Lagged(missed))) => Ok(Event::default().event("resync").data(missed.to_string())),
-        };
-        Some((event, (receiver, closed)))
+    // The control plane's approvers hear of every hold; approvers that only
+    // rules name hear of the holds they may decide.
+    let settings = state.holds.settings();
+    let everything = settings.is_global_approver(&approver.groups);
+    let groups = approver.groups.clone();
+    let shown = move |change: &crate::hold_api::HoldChange| everything || change.decided_by_groups.iter().any(|g| groups.contains(g));
+    let changes = stream::unfold((receiver, closed), move |(mut receiver, mut closed)| {
+        let shown = shown.clone();
+        async move {
+            loop {
+                let next = tokio::select! {
+                    next = tokio::time::timeout_at(deadline, receiver.recv()) => next,
+                    () = &mut closed => return None,
+                };
+                let event = match next {
+                    Err(_) | Ok(Err(RecvError::Closed)) => return None,
+                    Ok(Ok(change)) if !shown(&change) => continue,
+                    Ok(Ok(change)) => Event::default().event("hold").id(change.id.clone()).json_data(&change),
+                    Ok(Err(RecvError::Lagged(missed))) => Ok(Event::default().event("resync").data(missed.to_string())),
+                };
+                return Some((event, (receiver, closed)));
+            }
+        }
     });
     let mut response = Sse::new(stream::once(async { ready }).chain(changes)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response();
     // Tells buffering proxies (nginx) to pass events through at once.
@@ -128,6 +141,28 @@ mod tests {
         assert_eq!(vote["kind"], "denial");
         let outcome: serde_json::Value = serde_json::from_str(&next_event(&mut body, "hold", &mut buffer).await).unwrap();
         assert_eq!((outcome["kind"].as_str(), outcome["status"].as_str(), outcome["actor"].as_str()), (Some("denied"), Some("denied"), Some("bob")));
+    }
+
+    #[tokio::test]
+    async fn approvers_a_rule_names_hear_only_of_that_rules_holds() {
+        let (app, _) = approvals_app(approvers()).await;
+        crate::testing::apply_guard(&app, &crate::testing::dba_guard("")).await;
+        let dana = sign("dana", &["dba"]);
+        let response = app.clone().oneshot(request("GET", "/v1/holds/events", Some(&dana), None, Body::empty())).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        let mut buffer = String::new();
+        next_event(&mut body, "ready", &mut buffer).await;
+
+        // Another rule's hold first: dana is not told of it.
+        let mut other = hold_body("carol");
+        other["rules"] = json!([{"rule": "exfiltration", "pack": "core"}]);
+        other["request_digest"] = json!("b".repeat(64));
+        create_hold(&app, other).await;
+        let (_, created) = create_hold(&app, hold_body("alice")).await;
+        let change: serde_json::Value = serde_json::from_str(&next_event(&mut body, "hold", &mut buffer).await).unwrap();
+        assert_eq!(change["id"], created["id"], "the first change dana hears of is her rule's hold");
+        assert!(change.get("decided_by_groups").is_none(), "internal field not sent: {change}");
     }
 
     #[tokio::test]

@@ -70,19 +70,23 @@ impl ListQuery {
     }
 }
 
-async fn inbox(_approver: Approver, State(state): State<AppState>, QueryParams(query): QueryParams<ListQuery>) -> Result<Json<HoldList>, ApiError> {
-    Ok(Json(state.holds.list(&query.filter()?).await?))
+async fn inbox(Approver(approver): Approver, State(state): State<AppState>, QueryParams(query): QueryParams<ListQuery>) -> Result<Json<HoldList>, ApiError> {
+    Ok(Json(state.holds.list(&query.filter()?, Some(&approver.groups)).await?))
 }
 
 async fn mine(OidcCaller(caller): OidcCaller, State(state): State<AppState>, QueryParams(query): QueryParams<ListQuery>) -> Result<Json<HoldList>, ApiError> {
     let filter = HoldFilter { subject: Some(caller.subject), provider: Some(caller.provider), ..ListQuery { subject: None, ..query }.filter()? };
-    Ok(Json(state.holds.list(&filter).await?))
+    Ok(Json(state.holds.list(&filter, None).await?))
 }
 
 async fn detail(OidcCaller(caller): OidcCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<HoldDetail>, ApiError> {
     let detail = state.holds.detail(&id).await?;
     let requester = detail.identity.subject == caller.subject && detail.identity.provider == caller.provider;
-    if !requester && !state.holds.settings().is_approver(&caller.groups) {
+    let settings = state.holds.settings();
+    // The control plane's approvers see every hold; approvers a rule names see its holds.
+    let approver = settings.is_global_approver(&caller.groups)
+        || detail.quorum.requirements.iter().any(|r| caller.groups.iter().any(|g| r.approver_groups.contains(g)));
+    if !requester && !approver {
         return Err(ApiError::Forbidden(format!("hold {id} is not yours, and `{}` is not an approver", caller.subject)));
     }
     Ok(Json(detail))
@@ -192,13 +196,88 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_holds_own_requirements_decide_it() {
+        let (app, _) = approvals_app(approvers()).await;
+        // The policy names DBAs as the approvers of one rule, two of them, with reasons.
+        crate::testing::apply_guard(&app, &crate::testing::dba_guard("quorum: 2, require_reason: true, ")).await;
+        let id = new_hold(&app, "alice").await;
+
+        // A member of the control plane's approver groups is not one of this rule's approvers.
+        let (status, error) = decide(&app, &id, "approve", &sign("bob", &["approvers"]), json!({"reason": "ok"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains("dba"), "{error}");
+        // DBAs may, with a reason; one is not enough.
+        let dba1 = sign("dana", &["dba"]);
+        let (status, error) = decide(&app, &id, "approve", &dba1, json!({})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert_eq!(error["error"]["problems"][0]["path"], "reason");
+        let (_, detail) = decide(&app, &id, "approve", &dba1, json!({"reason": "backup verified"})).await;
+        assert_eq!(detail["status"], "pending", "{detail}");
+        assert_eq!(detail["quorum"]["requirements"], json!([{"quorum": 2, "approver_groups": ["dba"], "rules": ["destructive-command"], "approvals": 1}]));
+        assert_eq!(detail["quorum"]["reason_required"], true);
+        let (_, detail) = decide(&app, &id, "approve", &sign("dmitri", &["dba"]), json!({"reason": "agreed"})).await;
+        assert_eq!(detail["status"], "approved", "{detail}");
+        assert_eq!(filter_status(&app, &id).await["status"], "approved");
+    }
+
+    #[tokio::test]
+    async fn rule_approvers_work_without_control_plane_approvers_and_see_only_their_holds() {
+        let (app, _) = approvals_app(ApprovalSettings::default()).await;
+        crate::testing::apply_guard(&app, &crate::testing::dba_guard("")).await;
+        let dana = sign("dana", &["dba"]);
+        let mine = new_hold(&app, "alice").await;
+        let mut other = hold_body("carol");
+        other["rules"] = json!([{"rule": "exfiltration", "pack": "core"}]);
+        other["request_digest"] = json!("b".repeat(64));
+        let (_, created) = create_hold(&app, other).await;
+        let theirs = created["id"].as_str().unwrap().to_owned();
+
+        let (status, _, listed) = send(&app, request("GET", "/v1/holds", Some(&dana), None, Body::empty())).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let ids: Vec<&str> = listed["holds"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [mine.as_str()], "a rule's approvers see that rule's holds only");
+        let (status, _, _) = send(&app, request("GET", &format!("/v1/holds/{theirs}"), Some(&dana), None, Body::empty())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, detail) = decide(&app, &mine, "approve", &dana, json!({})).await;
+        assert_eq!((status, detail["status"].as_str()), (StatusCode::OK, Some("approved")), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_policy_may_let_callers_approve_their_own_holds() {
+        let (app, _) = approvals_app(approvers()).await;
+        crate::testing::apply_guard(&app, "guard:\n  approvals:\n    approver_groups: [approvers]\n    allow_self_approval: true\n    require_reason: false\n").await;
+        let alice = sign("alice", &["approvers"]);
+        let id = new_hold(&app, "alice").await;
+        let (status, detail) = decide(&app, &id, "approve", &alice, json!({})).await;
+        assert_eq!((status, detail["status"].as_str()), (StatusCode::OK, Some("approved")), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_filter_cannot_choose_a_holds_approvers() {
+        let (app, _) = approvals_app(approvers()).await;
+        let mut held = hold_body("alice");
+        held["approval"] = json!({"requirements": [{"quorum": 1, "approver_groups": ["friends"]}], "allow_self_approval": true});
+        let (status, error) = create_hold(&app, held).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert_eq!(error["error"]["problems"][0]["path"], "approval");
+        // Without it, the hold is decided under the control plane's settings.
+        let id = new_hold(&app, "alice").await;
+        let (status, _) = decide(&app, &id, "approve", &sign("alice", &["approvers"]), json!({})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "no self-approval unless the policy allows it");
+    }
+
+    #[tokio::test]
     async fn quorum_of_two_needs_two_distinct_approvers() {
         let (app, _) = approvals_app(ApprovalSettings { quorum: 2, ..approvers() }).await;
         let id = new_hold(&app, "alice").await;
         let bob = sign("bob", &["approvers"]);
         let (_, detail) = decide(&app, &id, "approve", &bob, json!({"reason": "ok"})).await;
         assert_eq!(detail["status"], "pending");
-        assert_eq!(detail["quorum"], json!({"required": 2, "groups": [], "approvals": 1, "missing_groups": []}));
+        assert_eq!(
+            detail["quorum"],
+            json!({"required": 2, "groups": [], "approvals": 1, "missing_groups": [], "reason_required": false,
+                   "requirements": [{"quorum": 2, "approver_groups": ["approvers"], "rules": ["destructive-command"], "approvals": 1}]})
+        );
         let (status, twice) = decide(&app, &id, "approve", &bob, json!({})).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(twice["error"]["code"], "already_voted");

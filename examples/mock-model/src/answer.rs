@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::directive::{self, DirectiveError};
+use crate::directive::{self, DirectiveError, ToolCall};
 
 /// Everything an endpoint needs to answer one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +20,21 @@ pub struct Plan {
     pub status: Option<StatusCode>,
     /// In streaming mode, drop the connection after this many content events.
     pub abort_after: Option<usize>,
+    /// Function calls the answer makes after its text.
+    pub tool_calls: Vec<ToolCall>,
+    /// Reasoning shown before the text, one piece per streamed event.
+    pub thinking: Vec<String>,
 }
 
 impl Plan {
     /// The full answer text.
     pub fn text(&self) -> String {
         self.pieces.concat()
+    }
+
+    /// The full reasoning text.
+    pub fn thinking_text(&self) -> String {
+        self.thinking.concat()
     }
 }
 
@@ -45,7 +54,7 @@ pub fn plan(prompt: &str, headers: &HeaderMap) -> Result<Plan, DirectiveError> {
             reply
         } else if d.echo_headers {
             headers_json(headers)
-        } else if d.echo.unwrap_or(true) {
+        } else if d.echo.unwrap_or(d.tool_calls.is_none()) {
             format!("echo: {}", extracted.rest)
         } else {
             String::new()
@@ -61,6 +70,8 @@ pub fn plan(prompt: &str, headers: &HeaderMap) -> Result<Plan, DirectiveError> {
         delay: Duration::from_millis(d.delay_ms),
         status: d.status.and_then(|s| StatusCode::from_u16(s).ok()),
         abort_after: d.abort_after,
+        tool_calls: d.tool_calls.unwrap_or_default(),
+        thinking: d.thinking.unwrap_or_default(),
     })
 }
 

@@ -104,76 +104,154 @@ pub async fn messages(headers: HeaderMap, body: Bytes) -> Result<Response, Anthr
         .map_or(0, |s| content_text(s).chars().count());
     let input_tokens = estimate_tokens_for_chars(system_chars + total_chars(messages));
     let output_tokens = estimate_tokens(&text);
+    let stop_reason = if plan.tool_calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    };
+    let with_text = !text.is_empty() || plan.tool_calls.is_empty();
+    let tool_id = |i: usize| format!("{}_{i}", ids::from_body("toolu_", &body));
     if !stream {
         tokio::time::sleep(plan.delay).await;
+        let mut content = Vec::new();
+        if !plan.thinking.is_empty() {
+            content.push(obj! {
+                "type": "thinking",
+                "thinking": plan.thinking_text(),
+                "signature": signature(&id),
+            });
+        }
+        if with_text {
+            content.push(obj! { "type": "text", "text": text });
+        }
+        for (i, call) in plan.tool_calls.iter().enumerate() {
+            content.push(obj! {
+                "type": "tool_use",
+                "id": tool_id(i),
+                "name": call.name.as_str(),
+                "input": tool_input(&call.chunks.concat()),
+            });
+        }
         return Ok(Json(obj! {
             "id": id,
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": vec![obj! { "type": "text", "text": text }],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": stop_reason,
             "stop_sequence": J::NULL,
             "usage": obj! { "input_tokens": input_tokens, "output_tokens": output_tokens },
         })
         .into_response());
     }
 
-    let mut events = vec![
-        sse::event(
-            "message_start",
-            &obj! {
-                "type": "message_start",
-                "message": obj! {
-                    "id": id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": Vec::<J>::new(),
-                    "stop_reason": J::NULL,
-                    "stop_sequence": J::NULL,
-                    "usage": obj! { "input_tokens": input_tokens, "output_tokens": 1u64 },
-                },
+    let mut events = vec![sse::event(
+        "message_start",
+        &obj! {
+            "type": "message_start",
+            "message": obj! {
+                "id": &id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": Vec::<J>::new(),
+                "stop_reason": J::NULL,
+                "stop_sequence": J::NULL,
+                "usage": obj! { "input_tokens": input_tokens, "output_tokens": 1u64 },
             },
-        ),
-        sse::event(
-            "content_block_start",
-            &obj! {
-                "type": "content_block_start",
-                "index": 0u64,
-                "content_block": obj! { "type": "text", "text": "" },
-            },
-        ),
-        sse::event("ping", &obj! { "type": "ping" }),
-    ];
-    let sent = plan.abort_after.unwrap_or(usize::MAX);
-    for piece in plan.pieces.iter().take(sent) {
+        },
+    )];
+    let mut index = 0u64;
+    let start = |events: &mut Vec<Bytes>, index: u64, block: J| {
         events.push(sse::event(
-            "content_block_delta",
-            &obj! {
-                "type": "content_block_delta",
-                "index": 0u64,
-                "delta": obj! { "type": "text_delta", "text": piece },
-            },
+            "content_block_start",
+            &obj! { "type": "content_block_start", "index": index, "content_block": block },
         ));
-    }
-    if plan.abort_after.is_some() {
-        return Ok(sse::response(events, plan.delay, sse::End::Abort));
-    }
-    events.extend([
+        if index == 0 {
+            events.push(sse::event("ping", &obj! { "type": "ping" }));
+        }
+    };
+    let delta = |index: u64, delta: J| {
+        sse::event(
+            "content_block_delta",
+            &obj! { "type": "content_block_delta", "index": index, "delta": delta },
+        )
+    };
+    let stop = |index: u64| {
         sse::event(
             "content_block_stop",
-            &obj! { "type": "content_block_stop", "index": 0u64 },
-        ),
+            &obj! { "type": "content_block_stop", "index": index },
+        )
+    };
+    if !plan.thinking.is_empty() {
+        let block = obj! { "type": "thinking", "thinking": "", "signature": "" };
+        start(&mut events, index, block);
+        for piece in &plan.thinking {
+            events.push(delta(
+                index,
+                obj! { "type": "thinking_delta", "thinking": piece },
+            ));
+        }
+        events.push(delta(
+            index,
+            obj! { "type": "signature_delta", "signature": signature(&id) },
+        ));
+        events.push(stop(index));
+        index += 1;
+    }
+    if with_text {
+        start(&mut events, index, obj! { "type": "text", "text": "" });
+        let sent = plan.abort_after.unwrap_or(usize::MAX);
+        for piece in plan.pieces.iter().take(sent) {
+            events.push(delta(index, obj! { "type": "text_delta", "text": piece }));
+        }
+        if plan.abort_after.is_some() {
+            return Ok(sse::response(events, plan.delay, sse::End::Abort));
+        }
+        events.push(stop(index));
+        index += 1;
+    }
+    for (i, call) in plan.tool_calls.iter().enumerate() {
+        let block = obj! {
+            "type": "tool_use",
+            "id": tool_id(i),
+            "name": call.name.as_str(),
+            "input": obj! {},
+        };
+        start(&mut events, index, block);
+        for piece in &call.chunks {
+            events.push(delta(
+                index,
+                obj! { "type": "input_json_delta", "partial_json": piece },
+            ));
+        }
+        events.push(stop(index));
+        index += 1;
+    }
+    events.extend([
         sse::event(
             "message_delta",
             &obj! {
                 "type": "message_delta",
-                "delta": obj! { "stop_reason": "end_turn", "stop_sequence": J::NULL },
+                "delta": obj! { "stop_reason": stop_reason, "stop_sequence": J::NULL },
                 "usage": obj! { "output_tokens": output_tokens },
             },
         ),
         sse::event("message_stop", &obj! { "type": "message_stop" }),
     ]);
     Ok(sse::response(events, plan.delay, sse::End::Complete))
+}
+
+/// The signature of a thinking block: opaque, derived from the message id.
+pub fn signature(id: &str) -> String {
+    format!("EqMBCkgIBRABGAIqQ{}", id.trim_start_matches("msg_"))
+}
+
+/// A tool call's `input`: its arguments parsed, or `{}` when they are not a
+/// JSON object.
+fn tool_input(arguments: &str) -> Value {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => Value::Object(Map::new()),
+    }
 }

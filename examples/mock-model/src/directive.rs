@@ -29,7 +29,20 @@ pub const KEYS: &[&str] = &[
     "abort_after",
     "chunk_size",
     "repeat",
+    "tool_calls",
+    "thinking",
 ];
+
+/// A function call the model makes: its name and its arguments (JSON text)
+/// in the pieces they are streamed in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The function's name.
+    pub name: String,
+    /// The arguments, one piece per streamed event; their concatenation is
+    /// the whole arguments text.
+    pub chunks: Vec<String>,
+}
 
 /// A parsed steering directive. Every field is optional; `Default` is the
 /// empty directive `{}`, which behaves like no directive at all.
@@ -54,6 +67,11 @@ pub struct Directive {
     pub chunk_size: Option<usize>,
     /// Repeat the answer text (or the chunk list) this many times.
     pub repeat: Option<usize>,
+    /// Function calls the answer makes (after its text).
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// Reasoning the answer shows before its text (Anthropic thinking,
+    /// Responses API reasoning summary), one piece per streamed event.
+    pub thinking: Option<Vec<String>>,
 }
 
 /// Why a directive could not be parsed.
@@ -161,21 +179,9 @@ fn from_map(map: &Map<String, Value>) -> Result<Directive, DirectiveError> {
     for (key, value) in map {
         match key.as_str() {
             "reply" => d.reply = Some(string(key, value)?),
-            "chunks" => {
-                let Value::Array(items) = value else {
-                    return err("mock directive key `chunks` must be an array of strings");
-                };
-                let chunks = items
-                    .iter()
-                    .map(|v| string(key, v))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|_| {
-                        DirectiveError(
-                            "mock directive key `chunks` must be an array of strings".to_owned(),
-                        )
-                    })?;
-                d.chunks = Some(chunks);
-            }
+            "chunks" => d.chunks = Some(strings(key, value)?),
+            "thinking" => d.thinking = Some(strings(key, value)?),
+            "tool_calls" => d.tool_calls = Some(tool_calls(value)?),
             "echo" => d.echo = Some(boolean(key, value)?),
             "echo_headers" => d.echo_headers = boolean(key, value)?,
             "delay_ms" => d.delay_ms = bounded(key, value, 0, MAX_DELAY_MS)?,
@@ -215,6 +221,56 @@ fn validate(d: &Directive) -> Result<(), DirectiveError> {
         return err("mock directive key `chunk_size` cannot be combined with `chunks`");
     }
     Ok(())
+}
+
+/// An array of strings.
+fn strings(key: &str, value: &Value) -> Result<Vec<String>, DirectiveError> {
+    let message = || {
+        DirectiveError(format!(
+            "mock directive key `{key}` must be an array of strings"
+        ))
+    };
+    let Value::Array(items) = value else {
+        return Err(message());
+    };
+    items
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(message))
+        .collect()
+}
+
+/// `[{"name": "...", "chunks": ["...", ...]}, ...]`.
+fn tool_calls(value: &Value) -> Result<Vec<ToolCall>, DirectiveError> {
+    let message = || {
+        DirectiveError(
+            "mock directive key `tool_calls` must be an array of {\"name\": string, \"chunks\": [string]}"
+                .to_owned(),
+        )
+    };
+    let Value::Array(items) = value else {
+        return Err(message());
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Some(Value::String(name)) = item.get("name") else {
+                return Err(message());
+            };
+            let known = item
+                .as_object()
+                .is_some_and(|o| o.keys().all(|k| k == "name" || k == "chunks"));
+            let chunks = item
+                .get("chunks")
+                .map_or(Ok(Vec::new()), |c| strings("tool_calls", c));
+            match (known, chunks) {
+                (true, Ok(chunks)) => Ok(ToolCall {
+                    name: name.clone(),
+                    chunks,
+                }),
+                _ => Err(message()),
+            }
+        })
+        .collect()
 }
 
 fn string(key: &str, value: &Value) -> Result<String, DirectiveError> {
@@ -302,6 +358,24 @@ mod tests {
                 "q",
             ),
             ("[[mock {}]] plain", Directive::default(), "plain"),
+            (
+                r#"[[mock {"thinking":["a","b"],"tool_calls":[{"name":"f","chunks":["{\"x\":","1}"]},{"name":"g"}]}]]"#,
+                Directive {
+                    thinking: Some(vec!["a".into(), "b".into()]),
+                    tool_calls: Some(vec![
+                        ToolCall {
+                            name: "f".into(),
+                            chunks: vec!["{\"x\":".into(), "1}".into()],
+                        },
+                        ToolCall {
+                            name: "g".into(),
+                            chunks: vec![],
+                        },
+                    ]),
+                    ..Default::default()
+                },
+                "",
+            ),
         ];
         for (prompt, want, rest) in table {
             let x = ok(prompt);
@@ -336,6 +410,15 @@ mod tests {
             (r#"[[mock {"repeat":100001}]]"#, "`repeat`"),
             (r#"[[mock {"chunks":["a",1]}]]"#, "`chunks`"),
             (r#"[[mock {"echo":"yes"}]]"#, "`echo`"),
+            (r#"[[mock {"thinking":"x"}]]"#, "`thinking`"),
+            (
+                r#"[[mock {"tool_calls":[{"chunks":["{}"]}]}]]"#,
+                "`tool_calls`",
+            ),
+            (
+                r#"[[mock {"tool_calls":[{"name":"f","args":"{}"}]}]]"#,
+                "`tool_calls`",
+            ),
             (
                 r#"[[mock {"echo_headers":true,"reply":"x"}]]"#,
                 "`echo_headers`",

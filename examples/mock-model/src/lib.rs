@@ -1,7 +1,7 @@
 //! A deterministic, prompt-steered test double for paid model APIs.
 //!
 //! It speaks the OpenAI wire format (`/v1/chat/completions`,
-//! `/v1/completions`, `/v1/models`) and the Anthropic Messages format
+//! `/v1/completions`, `/v1/responses`, `/v1/models`) and the Anthropic Messages format
 //! (`/v1/messages`), streaming and not. The answer is `echo: <prompt>` unless
 //! the prompt carries a `[[mock {...}]]` directive (see [`directive`]) that
 //! asks for an exact reply, exact stream chunks, an error status, delays, a
@@ -15,6 +15,7 @@ pub mod legacy;
 pub mod openai;
 pub mod ordered;
 pub mod prompt;
+pub mod responses;
 pub mod sse;
 
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +36,7 @@ pub fn app() -> Router {
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(legacy::completions))
         .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/responses", post(responses::responses))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -178,8 +178,30 @@ pub async fn chat_completions(headers: HeaderMap, body: Bytes) -> Result<Respons
         estimate_tokens_for_chars(total_chars(messages)),
         estimate_tokens(&text),
     );
+    let finish_reason = if plan.tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    let call_id = |i: usize| format!("{}_{i}", ids::from_body("call_", &body));
     if !stream {
         tokio::time::sleep(plan.delay).await;
+        let mut message = obj! {
+            "role": "assistant",
+            "content": if text.is_empty() && !plan.tool_calls.is_empty() { J::NULL } else { J::from(text) },
+            "refusal": J::NULL,
+            "annotations": Vec::new(),
+        };
+        if !plan.tool_calls.is_empty() {
+            let calls = plan.tool_calls.iter().enumerate().map(|(i, call)| {
+                obj! {
+                    "id": call_id(i),
+                    "type": "function",
+                    "function": obj! { "name": call.name.as_str(), "arguments": call.chunks.concat() },
+                }
+            });
+            message = message.with("tool_calls", calls.collect::<Vec<_>>());
+        }
         return Ok(Json(obj! {
             "id": id,
             "object": "chat.completion",
@@ -187,14 +209,9 @@ pub async fn chat_completions(headers: HeaderMap, body: Bytes) -> Result<Respons
             "model": model,
             "choices": vec![obj! {
                 "index": 0u64,
-                "message": obj! {
-                    "role": "assistant",
-                    "content": text,
-                    "refusal": J::NULL,
-                    "annotations": Vec::new(),
-                },
+                "message": message,
                 "logprobs": J::NULL,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }],
             "usage": usage,
             "service_tier": "default",
@@ -240,7 +257,20 @@ pub async fn chat_completions(headers: HeaderMap, body: Bytes) -> Result<Respons
     if plan.abort_after.is_some() {
         return Ok(sse::response(events, plan.delay, sse::End::Abort));
     }
-    events.push(chunk(obj! {}, Some("stop")));
+    for (i, call) in plan.tool_calls.iter().enumerate() {
+        let opening = obj! {
+            "index": i as u64,
+            "id": call_id(i),
+            "type": "function",
+            "function": obj! { "name": call.name.as_str(), "arguments": "" },
+        };
+        events.push(chunk(obj! { "tool_calls": vec![opening] }, None));
+        for piece in &call.chunks {
+            let delta = obj! { "index": i as u64, "function": obj! { "arguments": piece } };
+            events.push(chunk(obj! { "tool_calls": vec![delta] }, None));
+        }
+    }
+    events.push(chunk(obj! {}, Some(finish_reason)));
     if include_usage {
         let last = head().with("choices", Vec::new()).with("usage", usage);
         events.push(sse::data(&last));

@@ -3,14 +3,20 @@
 use serde_json::Value;
 
 /// The text of a message's `content`: a string as is, or the concatenated
-/// `text` of the `{"type":"text"}` parts of an array. Anything else
+/// `text` of the `{"type":"text"}` (or Responses API `input_text`) parts of
+/// an array. Anything else
 /// (null, images, tool results) contributes no text.
 pub fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts
             .iter()
-            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter(|p| {
+                matches!(
+                    p.get("type").and_then(Value::as_str),
+                    Some("text" | "input_text")
+                )
+            })
             .filter_map(|p| p.get("text").and_then(Value::as_str))
             .collect(),
         _ => String::new(),

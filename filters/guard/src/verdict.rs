@@ -61,16 +61,7 @@ pub struct HoldPlan {
     pub approvals: Vec<ApprovalRequirement>,
 }
 
-/// One approval requirement of a hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApprovalRequirement {
-    /// Approvals needed, from distinct approvers.
-    pub quorum: u32,
-    /// Approvers must be in one of these groups.
-    pub approver_groups: Vec<String>,
-    /// The holding rules this requirement comes from.
-    pub rules: Vec<String>,
-}
+pub use portcullis_policy::hold::ApprovalRequirement;
 
 impl Verdict {
     /// Nothing matched: let the request through.
@@ -117,17 +108,7 @@ fn plan(matches: &[RuleMatch]) -> HoldPlan {
         approvals: Vec::new(),
     };
     for (rule, hold) in holds {
-        let mut groups = hold.approver_groups.clone();
-        groups.sort();
-        groups.dedup();
-        match plan.approvals.iter_mut().find(|a| a.quorum == hold.quorum && a.approver_groups == groups) {
-            Some(requirement) => {
-                if !requirement.rules.iter().any(|r| r == rule) {
-                    requirement.rules.push(rule.to_owned());
-                }
-            }
-            None => plan.approvals.push(ApprovalRequirement { quorum: hold.quorum, approver_groups: groups, rules: vec![rule.to_owned()] }),
-        }
+        ApprovalRequirement::add(&mut plan.approvals, rule, hold.quorum, hold.approver_groups.clone());
     }
     plan
 }

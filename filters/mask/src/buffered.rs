@@ -100,9 +100,19 @@ pub fn mask_response(masker: Option<&Masker>, restore: Option<&Pseudonymizer>, k
     // mapping; only the request's own placeholders are restored.
     let mut numbering = restore.cloned().unwrap_or_default();
     let mut note = None;
+    // Log probabilities spell the answer out token by token: dropped, since an
+    // entity spread over several tokens would pass masking token by token.
+    let without_logprobs = match (masker, kind) {
+        (Some(_), BodyKind::Json) => portcullis_masking::logprobs::without_logprobs(body),
+        _ => None,
+    };
+    if without_logprobs.is_some() {
+        note = Some("logprobs dropped: they would spell masked values out token by token".to_owned());
+    }
+    let json_body = without_logprobs.as_deref().unwrap_or(body);
     let (masked, counts, json) = match (masker, kind) {
         (None, _) => (text.to_owned(), BTreeMap::new(), kind == BodyKind::Json),
-        (Some(m), BodyKind::Json) => match m.mask_json_bytes(body, &mut numbering) {
+        (Some(m), BodyKind::Json) => match m.mask_json_bytes(json_body, &mut numbering) {
             Ok(masked) => (masked.text, masked.counts, true),
             Err(e) => {
                 note = Some(format!("response says it is JSON but is not ({}): masked as text", e.message));
@@ -169,6 +179,19 @@ mod tests {
         assert_eq!(masked["messages"][0]["content"], "card [CREDIT_CARD], IBAN [IBAN]");
         assert_eq!(masked["model"], "m");
         assert_eq!(out.counts.get("credit_card"), Some(&1));
+    }
+
+    #[test]
+    fn logprobs_of_a_json_answer_are_dropped_not_masked_token_by_token() {
+        let tokens: Vec<Value> = ["4111", " 1111", " 1111", " 1111"].iter().map(|t| json!({"token": t, "logprob": -0.1})).collect();
+        let body = json!({"choices": [{"message": {"content": "4111 1111 1111 1111"}, "logprobs": {"content": tokens}}]}).to_string();
+        let out = mask_response(Some(&Masker::new()), None, BodyKind::Json, body.as_bytes()).unwrap();
+        let text = String::from_utf8(out.body.unwrap()).unwrap();
+        assert!(!text.contains("4111"), "{text}");
+        let masked: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(masked["choices"][0]["message"]["content"], "[CREDIT_CARD]");
+        assert_eq!(masked["choices"][0]["logprobs"], Value::Null);
+        assert!(out.note.unwrap().contains("logprobs dropped"));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! - **Responses** are masked by default (`mask_responses`), by content type:
 //!   JSON (`application/json`, `*+json`) is buffered and masked inside string
 //!   values only, so it stays valid JSON; `text/event-stream` is masked event
-//!   by event as it streams (OpenAI chat and legacy completions, Anthropic
-//!   messages), entities split across events included, holding back only an
-//!   unfinished event and the tail of text that may still be an entity;
+//!   by event as it streams (OpenAI chat and legacy completions with tool
+//!   calls, the OpenAI Responses API, Anthropic messages with thinking and
+//!   tool input; every other string of any event masked whole), entities
+//!   split across events included, holding back only an unfinished event and
+//!   the tail of text that may still be an entity;
 //!   `text/*` (and NDJSON, XML, YAML, or no content type) is buffered and
 //!   masked as text. Other types (images, audio, `multipart`, octet streams)
 //!   pass unmasked, noted in the exchange's report.

@@ -13,7 +13,9 @@ use portcullis_masking::{Masker, Pseudonymizer, RestoreStream, SseRewriter, Stre
 use portcullis_policy::masking::OverLimit;
 use portcullis_policy::ErrorBody;
 
-/// The text transformation applied to each choice or content block.
+/// The text transformation applied to each stream of an SSE response (choice
+/// field, tool call, content block, output part) and to each string it masks
+/// whole.
 #[derive(Debug)]
 pub enum ContentStream {
     /// Mask new entities.

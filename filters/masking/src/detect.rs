@@ -5,7 +5,8 @@
 //! look at the same bytes share what they learnt through [`Scan::memo`]
 //! (context words, the last digit run), and the dispatcher skips calls that
 //! provably do nothing (a group inside a digit run, a hex token that cannot
-//! be an address).
+//! be an address). Once a digit run has been read, the loop steps over its
+//! middle groups in one go ([`run_groups`]) instead of stopping at each.
 
 mod crypto;
 pub(crate) mod generic;
@@ -93,9 +94,13 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
             t -= 1;
         }
         if k & ALNUM != 0 {
-            let e = alnum_end(b, i + 1);
+            let mut e = alnum_end(b, i + 1);
             if t > lo || sc.prev(t).is_none_or(|p| !is_alnum(p)) {
-                token(sc, t, e, b.get(t).copied().unwrap_or(0), sink, &mut hold);
+                let c = b.get(t).copied().unwrap_or(0);
+                token(sc, t, e, c, sink, &mut hold);
+                if c.is_ascii_digit() {
+                    e = run_groups(sc, t, e, sink, &mut hold);
+                }
             }
             i = e;
             lo = e;
@@ -138,19 +143,21 @@ pub(crate) fn detect(sc: &Scan<'_>, from: usize, sink: &mut Sink<'_>) -> usize {
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// Eight bytes at a time (SWAR): the top bit of each byte is set when it is
-/// a lower-case letter or above (`0x60..`, which includes every non-ASCII
-/// byte), a space, a comma or a line feed. None of those is LOUD or a MARK.
+/// below `(` (blanks, control bytes, `! " # $ % & '`), a comma, or `` ` ``
+/// and above (lower-case letters and every non-ASCII byte). None of those is
+/// LOUD or a MARK, which all lie in `(..=_`; two range tests and one
+/// comparison are cheaper than matching the quiet punctuation byte by byte.
 #[inline]
 fn quiet8(x: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ONES: u64 = 0x0101_0101_0101_0101;
-    #[inline]
-    fn eq(x: u64, c: u8) -> u64 {
-        let y = x ^ (u64::from(c) * ONES);
-        !(((y & LOW7) + LOW7) | y) & HIGH
-    }
-    let high = (((x & LOW7) + 0x2020_2020_2020_2020) | x) & HIGH;
-    high | eq(x, b' ') | eq(x, b',') | eq(x, b'\n')
+    let y = x & LOW7;
+    // Top bit set in a lane of `y` that is at least `(`, resp. at least `` ` ``.
+    let from_paren = y + (0x80 - 0x28) * ONES;
+    let from_backtick = y + (0x80 - 0x60) * ONES;
+    let comma = y ^ (u64::from(b',') * ONES);
+    let is_comma = !((comma + LOW7) | comma);
+    (!from_paren | from_backtick | is_comma | x) & HIGH
 }
 
 /// SWAR: the top bit of each byte is set when it is an ASCII letter or digit.
@@ -221,6 +228,64 @@ fn skip_quiet_far(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     b.len()
+}
+
+/// Steps over the middle groups of the digit run that the digit token
+/// `t..e` starts, doing only what the scan loop would do there, and returns
+/// where the loop goes on: the start of the run's last group (or `e` when
+/// there is no remembered run at `t` with three groups or more).
+///
+/// Dense text is full of grouped numbers (cards, IBANs, phone numbers,
+/// addresses), and the loop would otherwise stop at every group and every
+/// `-` or `.` between them only to find that nothing starts there. Inside
+/// a run read completely (see [`RunMemo`](crate::scan::RunMemo)) every group
+/// is digits followed by a separator and a digit, so of [`token`] only these
+/// can act: a hardware address at a group of two digits before `-` or four
+/// before `.`, a payment card at a group after a space, and a Base58
+/// address at a long group starting `1` or `3`. [`secrets::pem`] at a `-`
+/// separator does nothing (a digit follows), so it is not called, and the
+/// separator before the last group needs no stop either. The last group is
+/// left to the loop: the token there may go on past the digits.
+#[inline]
+fn run_groups(sc: &Scan<'_>, t: usize, e: usize, sink: &mut Sink<'_>, hold: &mut usize) -> usize {
+    let m = match sc.memo.run.try_borrow() {
+        Ok(m) if m.start == t && m.ng >= 3 => *m,
+        _ => return e,
+    };
+    let b = sc.b;
+    let group_end = |k: usize| t + m.end.get(k).map_or(0, |&x| usize::from(x));
+    if group_end(0) != e {
+        return e;
+    }
+    let last = usize::from(m.ng) - 1;
+    for k in 1..last {
+        let gs = group_end(k - 1) + 1;
+        let ge = group_end(k);
+        let (Some(&c), Some(&before), Some(&after)) = (b.get(gs), m.sep.get(k - 1), m.sep.get(k)) else {
+            return e;
+        };
+        let size = ge.saturating_sub(gs);
+        // `token`'s address check: `after` is a space, `-` or `.`.
+        let address = match after {
+            b'-' => size == 2,
+            b'.' => size == 4,
+            _ => false,
+        };
+        if address {
+            note(net::hex_token(sc, gs, sink), hold);
+        }
+        // What `numeric::too_short_for_a_card` answers here: fewer than 13
+        // digits from this group to the end of the run.
+        let left = m.n.saturating_sub(m.digits_at.get(k - 1).copied().unwrap_or(0));
+        debug_assert_eq!(left < 13, numeric::too_short_for_a_card(sc, gs));
+        if before == b' ' && (b'2'..=b'6').contains(&c) && left >= 13 {
+            note(numeric::run(sc, gs, sink), hold);
+        }
+        if matches!(c, b'1' | b'3') && (26..=35).contains(&size) {
+            note(crypto::base58(sc, gs, sink), hold);
+        }
+    }
+    group_end(last - 1) + 1
 }
 
 /// Whether the byte after `i` is one of `next` (or has not arrived yet, so
@@ -337,7 +402,7 @@ mod tests {
                     let x = u64::from_le_bytes(bytes);
                     let bit = 0x80u64 << (8 * lane);
                     assert_eq!(alnum8(x) & bit != 0, class(c) & ALNUM != 0, "alnum {c:#x} lane {lane}");
-                    let quiet = c >= 0x60 || matches!(c, b' ' | b',' | b'\n');
+                    let quiet = !(b'('..b'`').contains(&c) || c == b',';
                     assert_eq!(quiet8(x) & bit != 0, quiet, "quiet {c:#x} lane {lane}");
                     if quiet {
                         assert_eq!(class(c) & (LOUD | MARK), 0, "{c:#x} is quiet");

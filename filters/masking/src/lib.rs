@@ -8,8 +8,10 @@
 //!   whole texts ([`Masker::mask`]) or JSON bodies ([`Masker::mask_json`]).
 //! * [`StreamMasker`] masks text that arrives in pieces with exactly the same
 //!   result, holding back only a tail that may still be the start of an entity.
-//! * [`SseRewriter`] applies a [`TextStream`] to the content of OpenAI and
-//!   Anthropic server-sent event streams given as raw bytes in any pieces.
+//! * [`SseRewriter`] applies a [`TextStream`] to the streamed text of OpenAI
+//!   (chat, legacy, Responses API) and Anthropic server-sent event streams
+//!   given as raw bytes in any pieces, and masks every other string of every
+//!   event whole, unknown event types included.
 //! * [`Pseudonymizer`] keeps the in-memory mapping of one exchange so that
 //!   placeholders in the model's answer are turned back into the originals.
 //!
@@ -29,6 +31,7 @@ mod custom;
 mod detect;
 mod entity;
 mod json;
+pub mod logprobs;
 mod masker;
 mod operator;
 mod pseudo;

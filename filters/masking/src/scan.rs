@@ -56,7 +56,8 @@ pub(crate) struct Memo {
 }
 
 /// The groups of a digit run that was read completely (no overflow, nothing
-/// pending), so that later detectors at the same bytes need not read it again.
+/// pending), so that later detectors at the same bytes need not read it again
+/// and the scan loop can step over its groups.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunMemo {
     /// Where the run starts.
@@ -143,6 +144,26 @@ impl Sink<'_> {
         self.on & (1u64 << kind.id()) != 0
     }
 
+    /// Whether a candidate for exactly `start..end` of a kind with a higher
+    /// priority than `kind` was recorded since the last one starting before
+    /// `start`. A candidate of `kind` with that span could then never be
+    /// masked: overlap resolution takes the higher priority first among
+    /// candidates of the same length, and anything that overlaps the one
+    /// overlaps the other. Detectors use this to skip work whose only use
+    /// would be such a candidate (a context-word search, say).
+    pub fn outranked(&self, kind: EntityKind, start: usize, end: usize) -> bool {
+        let priority = kind.priority();
+        for c in self.cands.iter().rev() {
+            if c.start < start {
+                break;
+            }
+            if c.start == start && c.end == end && kind_priority(c.id) > priority {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Records a candidate if `kind` is enabled and the span is not empty.
     #[inline]
     pub fn push(&mut self, kind: EntityKind, start: usize, end: usize) {
@@ -150,6 +171,11 @@ impl Sink<'_> {
             self.cands.push(Cand { start, end, id: kind.id() });
         }
     }
+}
+
+/// The priority of the built-in kind with id `id` (the sink only holds those).
+fn kind_priority(id: u16) -> u8 {
+    EntityKind::ALL.get(usize::from(id)).map_or(0, |k| k.priority())
 }
 
 /// Shannon entropy of `s` in bits per byte, for values up to 1024 bytes
@@ -182,6 +208,38 @@ pub(crate) fn entropy(s: &[u8]) -> f64 {
         }
     }
     n.log2() - sum / n
+}
+
+/// Whether [`entropy`] of `s` is below `min`, deciding most high-entropy
+/// values without computing it.
+///
+/// The collision entropy `H2 = log2(n² / Σ f²)` (`f` the count of each byte
+/// value) is never above the Shannon entropy, and needs neither logarithms
+/// nor the ascending sum: when `H2` exceeds `min` by a margin far larger than
+/// the rounding error of [`entropy`], the answer is "no". Otherwise the
+/// entropy is computed as before, so the answer is always the same.
+pub(crate) fn entropy_below(s: &[u8], min: f64) -> bool {
+    /// Bits by which `H2` must exceed `min` (rounding errors are ~1e-12).
+    const MARGIN: f64 = 1.0 / 64.0;
+    let s = s.get(..1024).unwrap_or(s);
+    if s.is_empty() {
+        return entropy(s) < min;
+    }
+    let mut freq = [0u16; 256];
+    // Σ f², grown by `2f + 1` each time a count goes from `f` to `f + 1`.
+    let mut sum_sq: u32 = 0;
+    for &c in s {
+        let f = &mut freq[usize::from(c)];
+        sum_sq += 2 * u32::from(*f) + 1;
+        *f += 1;
+    }
+    let n = s.len() as f64;
+    // `H2 > min + MARGIN`, that is `Σ f² · 2^(min + MARGIN) < n²` (exact
+    // integers below 2^21, times a power of two, up to one rounding).
+    if f64::from(sum_sq) * (min + MARGIN).exp2() < n * n {
+        return false;
+    }
+    entropy(s) < min
 }
 
 /// Whether a secret-looking value is a documentation placeholder
@@ -254,12 +312,9 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
     if WHOLE.iter().any(|w| v.eq_ignore_ascii_case(w)) {
         return true;
     }
-    // The bytes seen, as a 256-bit set (letters folded to lower case below).
-    let mut seen = [0u64; 4];
     let n = v.len();
     for i in 0..n {
         let Some(&c) = v.get(i) else { break };
-        seen[usize::from(c >> 6)] |= 1 << (c & 63);
         let next = v.get(i + 1).copied().unwrap_or(0);
         let bits = FIRST[usize::from(c)] & SECOND[usize::from(next)];
         if bits != 0 && marker_at(v.get(i..).unwrap_or(&[]), bits) {
@@ -286,12 +341,27 @@ pub(crate) fn is_placeholder(v: &[u8]) -> bool {
         }
         false
     }
-    // `A..Z` are bits 1..=26 of the second word, `a..z` bits 33..=58.
-    const UPPER: u64 = 0x3ff_ffff << 1;
-    if let Some(w) = seen.get_mut(1) {
-        *w = (*w & !UPPER) | ((*w & UPPER) << 32);
+    at_most_two_bytes(v)
+}
+
+/// Whether `v` holds at most two distinct byte values, ignoring ASCII case
+/// (`aAaA`, `0000`, `abab`). Stops at the third value, which random values
+/// show within a few bytes.
+fn at_most_two_bytes(v: &[u8]) -> bool {
+    let mut bytes = v.iter().map(u8::to_ascii_lowercase);
+    let Some(first) = bytes.next() else { return true };
+    let mut second = None;
+    for c in bytes {
+        if c == first {
+            continue;
+        }
+        match second {
+            None => second = Some(c),
+            Some(d) if d == c => {}
+            Some(_) => return false,
+        }
     }
-    seen.iter().map(|w| w.count_ones()).sum::<u32>() <= 2
+    true
 }
 
 /// Largest char boundary of `s` that is `<= i`.
@@ -310,6 +380,7 @@ pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
 mod tests {
     use super::*;
     use crate::context::Ctx;
+    use crate::detect::generic::{GENERIC_MIN_ENTROPY, PASSWORD_MIN_ENTROPY};
 
     #[test]
     fn context_words_need_a_left_boundary() {
@@ -338,6 +409,39 @@ mod tests {
         assert!(is_placeholder(b"${DB_PASSWORD}"));
         assert!(is_placeholder(b"00000000000000000000"));
         assert!(!is_placeholder(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCY"));
+    }
+
+    /// The shortcut answers like comparing [`entropy`], also at the
+    /// thresholds the detectors use and for values right at them.
+    #[test]
+    fn entropy_below_agrees_with_entropy() {
+        let mut seed = 3u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let mut values: Vec<Vec<u8>> = vec![b"".to_vec(), b"abcdefgh".to_vec(), b"abcd".to_vec(), b"aabb".to_vec()];
+        for _ in 0..20_000 {
+            let len = 1 + next(70) as usize;
+            let alphabet = 1 + next(40);
+            values.push((0..len).map(|_| b'!' + next(alphabet) as u8).collect());
+        }
+        values.push((0..2000).map(|k| (k % 251) as u8).collect());
+        for v in &values {
+            for min in [GENERIC_MIN_ENTROPY, PASSWORD_MIN_ENTROPY, 2.5, 3.0, 4.0] {
+                assert_eq!(entropy_below(v, min), entropy(v) < min, "{v:?} {min}");
+            }
+        }
+    }
+
+    #[test]
+    fn at_most_two_bytes_folds_case() {
+        assert!(at_most_two_bytes(b""));
+        assert!(at_most_two_bytes(b"aAaA"));
+        assert!(at_most_two_bytes(b"abAB"));
+        assert!(!at_most_two_bytes(b"abc"));
+        assert!(!at_most_two_bytes(b"aa\xc3\x80\xc3"));
+        assert!(at_most_two_bytes(b"@`@`"), "only letters fold");
     }
 
     #[test]

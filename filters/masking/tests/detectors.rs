@@ -136,6 +136,12 @@ fn phones() {
         ("mobile 06 12345678", "mobile [PHONE]"),
         ("Telefon: 030 12345678", "Telefon: [PHONE]"),
         ("cell 555-0123 please", "cell [PHONE] please"),
+        ("Tel: 0612345678", "Tel: [PHONE]"),
+        ("reach me at 0612345678", "reach me at [PHONE]"),
+        // One group of digits needs its label right before it: "call" here
+        // belongs to the number before.
+        ("called from +1 415 555 0123 about order 12345678", "called from [PHONE] about order 12345678"),
+        ("called from 020 7946 0958 about 0612345678", "called from [PHONE] about 0612345678"),
     ]);
     untouched(&[
         "order 415 555 0123",

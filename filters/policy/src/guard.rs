@@ -91,6 +91,21 @@ pub struct GuardPolicy {
     pub approvals: ApprovalSettings,
 }
 
+impl GuardPolicy {
+    /// The `hold` overrides of the pack called `pack` (for a pack's match) or
+    /// else of the rule called `rule`, as it applies to `target`: from the
+    /// target's own entry first, then from `*`. `None` when no entry names it
+    /// with overrides: the policy-wide [`ApprovalSettings`] apply.
+    pub fn hold_overrides(&self, target: &str, rule: &str, pack: Option<&str>) -> Option<&HoldOverrides> {
+        let named = self.targets.iter().filter(|t| t.target == target);
+        let wildcard = self.targets.iter().filter(|t| t.target == "*" && target != "*");
+        named.chain(wildcard).find_map(|entry| {
+            let from_pack = pack.and_then(|pack| entry.packs.iter().find(|p| p.pack.name() == pack)).map(|p| p.hold.as_ref());
+            from_pack.or_else(|| entry.rules.iter().find(|r| r.name == rule).map(|r| r.hold.as_ref()))
+        })?
+    }
+}
+
 /// What is checked on requests to one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -38,6 +38,54 @@ pub struct MatchedRule {
     pub message: Option<String>,
 }
 
+/// One approval requirement of a hold: `quorum` distinct approvers, each in
+/// one of `approver_groups`. Holding rules with the same quorum and groups
+/// share one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRequirement {
+    /// Approvals needed, from distinct approvers (at least 1).
+    pub quorum: u32,
+    /// Groups whose members count towards this requirement; empty means the
+    /// control plane's own approver groups (and then at least its quorum).
+    #[serde(default)]
+    pub approver_groups: Vec<String>,
+    /// The holding rules this requirement comes from.
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+impl ApprovalRequirement {
+    /// Adds `rule`'s need for `quorum` distinct approvers from `groups` to
+    /// `requirements`: rules with the same quorum and group set share one.
+    pub fn add(requirements: &mut Vec<ApprovalRequirement>, rule: &str, quorum: u32, mut groups: Vec<String>) {
+        groups.sort();
+        groups.dedup();
+        match requirements.iter_mut().find(|r| r.quorum == quorum && r.approver_groups == groups) {
+            Some(requirement) if requirement.rules.iter().any(|r| r == rule) => {}
+            Some(requirement) => requirement.rules.push(rule.to_owned()),
+            None => requirements.push(ApprovalRequirement { quorum, approver_groups: groups, rules: vec![rule.to_owned()] }),
+        }
+    }
+}
+
+/// How a hold must be approved, as its holding rules ask: their `hold`
+/// overrides resolved against the approval settings in force. The control
+/// plane works it out from the policy it serves when the hold is created
+/// (never from what the filter sends) and keeps it with the hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldApproval {
+    /// Every requirement must be met (at least one).
+    pub requirements: Vec<ApprovalRequirement>,
+    /// Approvers must give a reason.
+    #[serde(default)]
+    pub require_reason: bool,
+    /// Whether the caller may decide their own hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_self_approval: bool,
+}
+
 /// Body of `POST /v1/filter/holds`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -22,7 +22,7 @@ mod policy;
 mod validation;
 
 pub use bundle::{PolicyBundle, POLICY_VERSION_HEADER};
-pub use error_body::{ErrorBody, ErrorDetail};
+pub use error_body::{jsonrpc_request_id, ErrorBody, ErrorDetail, JSONRPC_REFUSED};
 pub use policy::Policy;
 pub use validation::{Problem, ValidationReport};
 

@@ -40,21 +40,31 @@ pub(crate) struct GuardHttp {
     shared: SharedState,
     inspecting: Option<Inspecting>,
     holding: Option<Holding>,
+    /// The request's JSON-RPC id when its body is a JSON-RPC request (MCP):
+    /// refusals then answer with a JSON-RPC error the caller's SDK shows.
+    jsonrpc_id: Option<serde_json::Value>,
 }
 
 impl GuardHttp {
     pub(crate) fn new(policy: SharedPolicy, shared: SharedState) -> Self {
-        Self { policy, shared, inspecting: None, holding: None }
+        Self { policy, shared, inspecting: None, holding: None, jsonrpc_id: None }
     }
 
+    /// Answers `status` with `body` (an [`ErrorBody`] in JSON), reshaped as a
+    /// JSON-RPC error when the request was a JSON-RPC call.
     fn refuse(&self, status: u32, body: &str) -> Action {
-        reply::json(status, body);
+        match (&self.jsonrpc_id, serde_json::from_str::<ErrorBody>(body)) {
+            (Some(id), Ok(error)) => reply::json(status, &error.to_jsonrpc(id)),
+            _ => reply::json(status, body),
+        }
         Action::Pause
     }
 
     /// Judges the request with its whole body.
     fn judge(&mut self, body: &[u8]) -> Action {
         let Some(inspecting) = self.inspecting.take() else { return Action::Continue };
+        // Only a refusal needs the JSON-RPC id: the body is parsed for it only then.
+        let jsonrpc_id = || portcullis_policy::jsonrpc_request_id(body);
         let verdict = {
             let shared = self.shared.borrow();
             match shared.guard.as_ref() {
@@ -66,9 +76,15 @@ impl GuardHttp {
                     &inspecting.held.path,
                     body,
                 ),
-                _ => return self.refuse(503, &unusable_policy()),
+                _ => {
+                    self.jsonrpc_id = jsonrpc_id();
+                    return self.refuse(503, &unusable_policy());
+                }
             }
         };
+        if matches!(verdict.action, GuardAction::Block | GuardAction::Hold) {
+            self.jsonrpc_id = jsonrpc_id();
+        }
         match verdict.action {
             GuardAction::Allow => Action::Continue,
             GuardAction::Log => {

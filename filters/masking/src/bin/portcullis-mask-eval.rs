@@ -3,8 +3,8 @@
 //! Reads a JSONL corpus (one `{"text": "...", "entities": [{"start": 0,
 //! "end": 16, "kind": "credit_card"}, ...]}` per line, byte offsets), runs the
 //! built-in detectors (or a policy given with `--policy`), and prints
-//! precision and recall per entity kind plus the share of PII bytes left
-//! unmasked. Exits with status 1 when a checksum-validated kind falls below
+//! precision and recall per entity kind plus the share of PII characters
+//! left unmasked. Exits with status 1 when a checksum-validated kind falls below
 //! `--min` (default 0.99) in precision or recall.
 //!
 //! ```text
@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use portcullis_masking::{EntityKind, Masker, MaskingPolicy};
+use portcullis_masking::{Detection, EntityKind, Masker, MaskingPolicy};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -77,6 +77,24 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
     format!("…{before}⟦{s}⟧")
 }
 
+/// Characters in the gold span `span` of `text`, and how many of them no
+/// detection covers (a character counts as masked when its first byte is).
+fn unmasked_chars(text: &str, span: (usize, usize), found: &[Detection<'_>]) -> (usize, usize) {
+    let Some(gold) = text.get(span.0..span.1) else {
+        return (0, 0);
+    };
+    let mut total = 0;
+    let mut leaked = 0;
+    for (offset, _) in gold.char_indices() {
+        let b = span.0 + offset;
+        total += 1;
+        if !found.iter().any(|d| d.start <= b && b < d.end) {
+            leaked += 1;
+        }
+    }
+    (total, leaked)
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -117,7 +135,7 @@ fn main() -> ExitCode {
         }
     };
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-    let (mut pii_bytes, mut leaked_bytes, mut samples, mut text_bytes) = (0usize, 0usize, 0usize, 0usize);
+    let (mut pii_chars, mut leaked_chars, mut samples, mut text_bytes) = (0usize, 0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     for (n, line) in corpus.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let sample: Sample = match serde_json::from_str(line) {
@@ -148,8 +166,9 @@ fn main() -> ExitCode {
                 None if t.misses.len() < args.show => t.misses.push(snippet(&sample.text, g.start, g.end)),
                 None => {}
             }
-            pii_bytes += g.end.saturating_sub(g.start);
-            leaked_bytes += (g.start..g.end).filter(|&b| !found.iter().any(|d| d.start <= b && b < d.end)).count();
+            let (pii, leaked) = unmasked_chars(&sample.text, (g.start, g.end), &found);
+            pii_chars += pii;
+            leaked_chars += leaked;
         }
         for (i, d) in found.iter().enumerate() {
             let t = tallies.entry(d.entity.to_owned()).or_default();
@@ -198,8 +217,8 @@ fn main() -> ExitCode {
             println!("    false:  {f}");
         }
     }
-    let leaked = if pii_bytes == 0 { 0.0 } else { leaked_bytes as f64 / pii_bytes as f64 };
-    println!("PII bytes left unmasked: {leaked_bytes} of {pii_bytes} ({:.3}%)", leaked * 100.0);
+    let leaked = if pii_chars == 0 { 0.0 } else { leaked_chars as f64 / pii_chars as f64 };
+    println!("PII characters left unmasked: {leaked_chars} of {pii_chars} ({:.3}%)", leaked * 100.0);
     if failed.is_empty() {
         ExitCode::SUCCESS
     } else {

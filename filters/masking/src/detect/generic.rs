@@ -4,7 +4,7 @@
 //! enough and it is not a placeholder. Only the value is masked.
 
 use crate::entity::EntityKind;
-use crate::scan::{entropy, is_placeholder, Scan, Sink, Step};
+use crate::scan::{entropy_below, is_placeholder, Scan, Sink, Step};
 
 const KEYWORDS: &[&[u8]] = &[
     b"password",
@@ -302,7 +302,7 @@ pub(crate) fn assignment(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     let v = sc.slice(v0, v1);
     let (min_len, min_entropy) = if password { (6, PASSWORD_MIN_ENTROPY) } else { (8, GENERIC_MIN_ENTROPY) };
     let reference = v.iter().all(|&c| c.is_ascii_alphabetic() || c == b'_' || c == b'.') && v.contains(&b'.');
-    if v.len() < min_len || is_reference(v) || reference || is_placeholder(v) || entropy(v) < min_entropy {
+    if v.len() < min_len || is_reference(v) || reference || is_placeholder(v) || entropy_below(v, min_entropy) {
         return Ok(());
     }
     sink.push(EntityKind::GenericSecret, v0, v1);

@@ -8,6 +8,10 @@ use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
 const MAX_BYTES: usize = 32;
 const MAX_GROUPS: usize = 8;
 
+/// Farthest a context word may stand before a national number written as
+/// one group of digits (`Tel: 0612345678`, `call me on 0612345678`), in bytes.
+const LONE_GROUP_CONTEXT: usize = 24;
+
 struct Shape {
     end: usize,
     digits: usize,
@@ -109,11 +113,9 @@ pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
         }
         _ => {}
     }
-    if lone_short_group(sc, s)? {
-        return Ok(());
-    }
-    let sh = match shape_of_run(sc, s) {
+    let sh = match shape_of_run(sc, s, sink) {
         Some(known) => known,
+        None if lone_short_group(sc, s)? => return Ok(()),
         None => shape(sc, s, s)?,
     };
     let Some(sh) = sh else { return Ok(()) };
@@ -122,7 +124,17 @@ pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     }
     let sizes = sh.sizes.get(..sh.ng).unwrap_or(&[]);
     let date_like = sh.dashes_or_dots && matches!(sizes, [4, 2, 2] | [2, 2, 4] | [2, 2, 2]);
-    if date_like || !sc.has_context(s, &PHONE_CTX) {
+    // The context-word search is the costly part: skip it when a national
+    // ID or an address with the same span is already there (it would win).
+    if date_like || sink.outranked(EntityKind::Phone, s, sh.end) {
+        return Ok(());
+    }
+    // One unseparated group of digits is weak evidence (order numbers, ids):
+    // its label must stand right before it, not a few words back where it
+    // may belong to another number ("called from +1 415 555 0100 about
+    // order 12345678").
+    let reach = if sh.ng == 1 { LONE_GROUP_CONTEXT } else { usize::MAX };
+    if sc.context_distance(s, &PHONE_CTX).is_none_or(|d| d > reach) {
         return Ok(());
     }
     sink.push(EntityKind::Phone, s, sh.end);
@@ -153,13 +165,20 @@ fn lone_short_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
     }
 }
 
-/// What [`shape`] at the digit `s` returns, worked out from the digit run
-/// that the digit-run detector read from `s` (see [`RunMemo`](crate::scan::RunMemo)); `None` when
-/// there is no such run or it does not settle the question (a group of
-/// more than 16 digits, or a `(` right after the run). A run read completely
+/// What [`shape`] at the digit `s` returns, as far as [`national`] cares,
+/// worked out from the digit run that the digit-run detector read from `s`
+/// (see [`RunMemo`](crate::scan::RunMemo)); `None` when there is no such run or it does not
+/// settle the question (a `(` right after the run). A run read completely
 /// means [`shape`] would not wait for more bytes either: both stop at the
-/// same bytes.
-fn shape_of_run(sc: &Scan<'_>, s: usize) -> Option<Option<Shape>> {
+/// same bytes, and read the same digits.
+///
+/// A run of fewer than 7 or more than 12 digits gives `Some(None)` without
+/// looking at its groups: [`shape`] would find the same number of digits
+/// (or no shape at all), which [`national`] rejects. That also settles the
+/// lone short numbers [`lone_short_group`] is for. So does a span that a
+/// candidate of higher priority already has (an SSN, an IPv4 address):
+/// [`national`] would not record it.
+fn shape_of_run(sc: &Scan<'_>, s: usize, sink: &Sink<'_>) -> Option<Option<Shape>> {
     let m = sc.memo.run.try_borrow().ok()?;
     if m.start != s || m.ng == 0 {
         return None;
@@ -173,6 +192,9 @@ fn shape_of_run(sc: &Scan<'_>, s: usize) -> Option<Option<Shape>> {
         Some(b'(') => return None,
         Some(b' ' | b'-' | b'.') if b.get(s + end + 1) == Some(&b'(') => return None,
         _ => {}
+    }
+    if !(7..=12).contains(&m.n) || sink.outranked(EntityKind::Phone, s, s + end) {
+        return Some(None);
     }
     let mut sh = Shape { end: s + end, digits: usize::from(m.n), sizes: [0; MAX_GROUPS], ng, dashes_or_dots: false };
     let mut before = 0u8;

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 
 use crate::entity::EntityKind;
-use crate::scan::{entropy, is_alnum, is_placeholder, Hold, Scan, Sink, Step};
+use crate::scan::{entropy_below, is_alnum, is_placeholder, Hold, Scan, Sink, Step};
 
 /// Longest PEM private key block looked for, from `-----BEGIN` on. A block
 /// with no `-----END` line within this many bytes is masked up to this bound
@@ -100,7 +100,9 @@ pub(crate) fn prefixed(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
         }
         let plausible = match r.kind {
             EntityKind::OpenaiKey | EntityKind::AnthropicKey => {
-                body.iter().any(u8::is_ascii_digit) && body.iter().any(u8::is_ascii_alphabetic) && entropy(body) >= 3.0
+                body.iter().any(u8::is_ascii_digit)
+                    && body.iter().any(u8::is_ascii_alphabetic)
+                    && !entropy_below(body, 3.0)
             }
             EntityKind::SlackToken => body.iter().any(u8::is_ascii_digit),
             _ => true,

@@ -1,21 +1,62 @@
 //! SSE framing: lines (LF or CRLF) and events (blank-line terminated).
 
-/// Splits bytes that arrive in pieces into complete lines, terminator included.
+/// Splits bytes that arrive in pieces into complete lines, each ending in
+/// LF. A line ends at LF, CR or CRLF, as the SSE format says (clients split
+/// on a bare CR too: missing it would let a line through unread); CR and
+/// CRLF endings go out as LF. A UTF-8 byte order mark at the very start is
+/// dropped, as clients drop it.
 #[derive(Debug, Default)]
 pub(super) struct LineSplitter {
     partial: Vec<u8>,
+    /// The last line ended with a CR: an LF that comes next belongs to it.
+    after_cr: bool,
+    /// The first bytes have been checked for a byte order mark.
+    started: bool,
 }
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 impl LineSplitter {
     /// Calls `f` for every line completed by `bytes`.
     pub fn feed(&mut self, bytes: &[u8], mut f: impl FnMut(&[u8])) {
         let mut rest = bytes;
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            let (line, tail) = rest.split_at(nl + 1);
-            if self.partial.is_empty() {
+        if !self.started {
+            // Hold the first bytes until a byte order mark can be told apart.
+            self.partial.extend_from_slice(rest);
+            if self.partial.len() < BOM.len() && BOM.starts_with(&self.partial) {
+                return;
+            }
+            self.started = true;
+            let head = std::mem::take(&mut self.partial);
+            let head = head.strip_prefix(BOM).unwrap_or(&head).to_vec();
+            return self.feed(&head, f);
+        }
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(tail) = rest.strip_prefix(b"\n") {
+                // The LF of a CRLF split across pieces: the line was already
+                // given out at its CR.
+                rest = tail;
+            }
+        }
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
+            let cr = rest.get(end) == Some(&b'\r');
+            let mut cut = end + 1;
+            if cr {
+                match rest.get(cut) {
+                    Some(b'\n') => cut += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            let (line, tail) = rest.split_at(cut);
+            if self.partial.is_empty() && !cr {
                 f(line);
             } else {
-                self.partial.extend_from_slice(line);
+                // Lines go out ending in LF whatever ended them, so a CRLF
+                // split across pieces cannot turn into two line ends.
+                self.partial.extend_from_slice(content(line));
+                self.partial.push(b'\n');
                 let whole = std::mem::take(&mut self.partial);
                 f(&whole);
             }
