@@ -27,26 +27,40 @@ pub(crate) fn prefix(d: &[u8], k: usize) -> u32 {
 /// Issuer prefix and length check for payment cards.
 pub(crate) fn card_issuer(d: &[u8]) -> bool {
     let n = d.len();
-    let (p2, p3, p4) = (prefix(d, 2), prefix(d, 3), prefix(d, 4));
-    match d.first() {
-        Some(4) => n == 13 || n == 16 || n == 19,
-        Some(5) => (51..=55).contains(&p2) && n == 16,
-        Some(2) => (2221..=2720).contains(&p4) && n == 16,
-        Some(3) => {
-            if p2 == 34 || p2 == 37 {
-                n == 15
-            } else if p2 == 35 {
-                // JCB is 3528-3589; the rest of 35xx is unassigned, and test
-                // data generators (Faker) use it, so accept the whole range.
-                (16..=19).contains(&n)
-            } else if (300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39 {
-                (14..=19).contains(&n)
-            } else {
-                false
-            }
+    (13..=19).contains(&n) && card_lengths(prefix(d, 4)) & (1 << n) != 0
+}
+
+/// The lengths (bit `n` for `n` digits) that a card number whose first four
+/// digits are `p4` may have; 0 when no issuer uses that prefix.
+pub(crate) const fn card_lengths(p4: u32) -> u32 {
+    /// Bits `lo..=hi`.
+    const fn lengths(lo: u32, hi: u32) -> u32 {
+        (u32::MAX >> (31 - hi)) & !((1 << lo) - 1)
+    }
+    let (p2, p3) = (p4 / 100, p4 / 10);
+    match p4 / 1000 {
+        4 => 1 << 13 | 1 << 16 | 1 << 19,
+        5 if p2 >= 51 && p2 <= 55 => 1 << 16,
+        2 if p4 >= 2221 && p4 <= 2720 => 1 << 16,
+        3 if p2 == 34 || p2 == 37 => 1 << 15,
+        // JCB is 3528-3589; the rest of 35xx is unassigned, and test data
+        // generators (Faker) use it, so accept the whole range.
+        3 if p2 == 35 => lengths(16, 19),
+        3 if (p3 >= 300 && p3 <= 305) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39 => lengths(14, 19),
+        6 if p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || p2 == 62 => lengths(16, 19),
+        _ => 0,
+    }
+}
+
+/// Whether a payment card may start with the digits at the start of `b`:
+/// `false` only when `b` starts with four digits that no issuer uses.
+pub(crate) fn card_may_start(b: &[u8]) -> bool {
+    match b {
+        [a, b, c, d, ..] if [a, b, c, d].iter().all(|x| x.is_ascii_digit()) => {
+            let p4 = [a, b, c, d].iter().fold(0u32, |acc, &&x| acc * 10 + u32::from(x - b'0'));
+            card_lengths(p4) != 0
         }
-        Some(6) => (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || p2 == 62) && (16..=19).contains(&n),
-        _ => false,
+        _ => true,
     }
 }
 
@@ -292,6 +306,42 @@ mod tests {
 
     fn digits(s: &str) -> Vec<u8> {
         s.bytes().filter(u8::is_ascii_digit).map(|c| c - b'0').collect()
+    }
+
+    /// The issuer rules as first written, one branch per network.
+    fn card_issuer_reference(d: &[u8]) -> bool {
+        let n = d.len();
+        let (p2, p3, p4) = (prefix(d, 2), prefix(d, 3), prefix(d, 4));
+        match d.first() {
+            Some(4) => n == 13 || n == 16 || n == 19,
+            Some(5) => (51..=55).contains(&p2) && n == 16,
+            Some(2) => (2221..=2720).contains(&p4) && n == 16,
+            Some(3) if p2 == 34 || p2 == 37 => n == 15,
+            Some(3) if p2 == 35 => (16..=19).contains(&n),
+            Some(3) if (300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39 => {
+                (14..=19).contains(&n)
+            }
+            Some(6) => (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || p2 == 62) && (16..=19).contains(&n),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn card_issuer_and_its_prefix_check_agree_with_the_rules() {
+        for p4 in 0..10_000u32 {
+            let head: Vec<u8> = format!("{p4:04}").bytes().map(|c| c - b'0').collect();
+            let mut any = false;
+            for n in 4..=22 {
+                let mut d = head.clone();
+                d.resize(n, 7);
+                assert_eq!(card_issuer(&d), card_issuer_reference(&d), "{p4:04} with {n} digits");
+                any |= card_issuer(&d);
+            }
+            let text = format!("{p4:04}1");
+            assert_eq!(card_may_start(text.as_bytes()), any, "{text}");
+        }
+        assert!(card_may_start(b"400"), "three digits do not settle it");
+        assert!(card_may_start(b"12 345"));
     }
 
     #[test]

@@ -97,6 +97,23 @@ pub(crate) const BSN_CTX: Words = Words::registered(6);
 pub(crate) const PESEL_CTX: Words = Words::registered(7);
 pub(crate) const PHONE_CTX: Words = Words::registered(8);
 
+/// The length of the longest word of each registered list.
+const LONGEST: [usize; REGISTRY.len()] = {
+    let mut out = [0; REGISTRY.len()];
+    let mut l = 0;
+    while l < REGISTRY.len() {
+        let mut k = 0;
+        while k < REGISTRY[l].len() {
+            if REGISTRY[l][k].0.len() > out[l] {
+                out[l] = REGISTRY[l][k].0.len();
+            }
+            k += 1;
+        }
+        l += 1;
+    }
+    out
+};
+
 /// One word of one registered list.
 #[derive(Clone, Copy)]
 struct Entry {
@@ -126,6 +143,18 @@ const ENTRIES: ([Entry; MAX_ENTRIES], usize) = {
         l += 1;
     }
     (out, n)
+};
+
+/// Bit `e` set in `LIST_ENTRIES[l]` when entry `e` belongs to list `l`
+/// (entries past the registry: none).
+const LIST_ENTRIES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut e = 0;
+    while e < ENTRIES.1 {
+        t[ENTRIES.0[e].list as usize] |= 1 << e;
+        e += 1;
+    }
+    t
 };
 
 /// Bit `e` set in `FIRST[x]` (`SECOND[y]`, `THIRD[z]`) when entry `e` has
@@ -190,9 +219,30 @@ impl ContextIndex {
     /// The distance from the closest word of list `id` to `start`, under the
     /// rules of [`crate::scan::Scan::context_distance`].
     pub(crate) fn distance(&self, b: &[u8], start: usize, id: u8) -> Option<usize> {
+        self.distance_from(b, start, id, start.saturating_sub(CONTEXT_WINDOW))
+    }
+
+    /// [`distance`](Self::distance) when only answers up to `reach` bytes
+    /// count: `None` for a word farther away. Only the last `reach` bytes
+    /// plus the longest word of the list are read, not the whole window.
+    pub(crate) fn distance_within(&self, b: &[u8], start: usize, id: u8, reach: usize) -> Option<usize> {
+        let longest = LONGEST.get(usize::from(id)).copied().unwrap_or(CONTEXT_WINDOW);
+        // A word that starts before `from` ends more than `reach` bytes
+        // before `start`. So does a word the window starts inside (see
+        // `distance_from`) when `reach + longest < CONTEXT_WINDOW`: it then
+        // ends at least `CONTEXT_WINDOW - longest` bytes before `start`.
+        let w0 = start.saturating_sub(CONTEXT_WINDOW);
+        let from = if reach.saturating_add(longest) < CONTEXT_WINDOW { start.saturating_sub(reach + longest) } else { w0 };
+        self.distance_from(b, start, id, from.max(w0)).filter(|&d| d <= reach)
+    }
+
+    /// [`distance`](Self::distance), having found the words at word starts
+    /// from `cover_from` on (at or after the window start); words before it
+    /// may or may not be seen.
+    fn distance_from(&self, b: &[u8], start: usize, id: u8, cover_from: usize) -> Option<usize> {
         let w0 = start.saturating_sub(CONTEXT_WINDOW);
         let mut hits = self.hits.take();
-        self.cover(b, w0, start, &mut hits);
+        self.cover(b, cover_from, start, &mut hits);
         let mut lo: Option<usize> = None;
         let mut found = None;
         let upto = hits.partition_point(|h| h.pos < start);
@@ -218,9 +268,15 @@ impl ContextIndex {
         // A window that starts inside a word treats that part as a word.
         if w0 > 0 && b.get(w0).is_some_and(|&c| is_word_byte(c)) && b.get(w0 - 1).is_some_and(|&c| is_word_byte(c)) {
             let rest = b.get(w0..start).unwrap_or(&[]);
+            let byte = |k: usize| usize::from(rest.get(k).copied().unwrap_or(0));
+            // The entries of list `id` whose first three bytes match, in entry order.
+            let mut bits = FIRST[byte(0)] & SECOND[byte(1)] & THIRD[byte(2)] & LIST_ENTRIES[usize::from(id)];
             let mut best = None;
-            for e in ENTRIES.0.get(..ENTRIES.1).unwrap_or(&[]) {
-                if e.list == id && starts_with_words(rest, e.word) {
+            while bits != 0 {
+                let k = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let Some(e) = ENTRIES.0.get(k) else { continue };
+                if starts_with_words(rest, e.word) {
                     let next = rest.get(e.word.len()).copied();
                     if e.prefix || next.is_none_or(|n| !is_word_byte(n)) {
                         best = Some(rest.len() - e.word.len());
@@ -491,6 +547,12 @@ mod tests {
                     assert_eq!(
                         index.distance(b, start, id).is_some(),
                         window_distance(b, start, words, false).is_some(),
+                    );
+                    let reach = rng.below(40) as usize;
+                    assert_eq!(
+                        index.distance_within(b, start, id, reach),
+                        window_distance(b, start, words, true).filter(|&d| d <= reach),
+                        "{text:?} at {start}, list {id}, within {reach}"
                     );
                 }
             }

@@ -16,6 +16,7 @@ mod numeric;
 mod phone;
 pub(crate) mod secrets;
 
+use crate::checksum::card_may_start;
 use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
 
 /// Byte classes for the scanner (bit flags).
@@ -241,7 +242,8 @@ fn skip_quiet_far(b: &[u8], mut i: usize) -> usize {
 /// a run read completely (see [`RunMemo`](crate::scan::RunMemo)) every group
 /// is digits followed by a separator and a digit, so of [`token`] only these
 /// can act: a hardware address at a group of two digits before `-` or four
-/// before `.`, a payment card at a group after a space, and a Base58
+/// before `.`, a payment card at a group after a space that starts with an
+/// issuer's prefix, and a Base58
 /// address at a long group starting `1` or `3`. [`secrets::pem`] at a `-`
 /// separator does nothing (a digit follows), so it is not called, and the
 /// separator before the last group needs no stop either. The last group is
@@ -278,7 +280,7 @@ fn run_groups(sc: &Scan<'_>, t: usize, e: usize, sink: &mut Sink<'_>, hold: &mut
         // digits from this group to the end of the run.
         let left = m.n.saturating_sub(m.digits_at.get(k - 1).copied().unwrap_or(0));
         debug_assert_eq!(left < 13, numeric::too_short_for_a_card(sc, gs));
-        if before == b' ' && (b'2'..=b'6').contains(&c) && left >= 13 {
+        if before == b' ' && (b'2'..=b'6').contains(&c) && left >= 13 && card_may_start(sc.slice(gs, ge)) {
             note(numeric::run(sc, gs, sink), hold);
         }
         if matches!(c, b'1' | b'3') && (26..=35).contains(&size) {
@@ -339,12 +341,16 @@ fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &m
         b'0'..=b'9' => {
             // Inside a run of digit groups neither a run nor a national phone
             // number starts (both detectors check this first), only a card
-            // after a space.
+            // after a space, and only where an issuer's prefix starts
+            // (most groups of an IBAN are not one).
             let after_digit = i.checked_sub(2).and_then(|j| sc.b.get(j)).is_some_and(u8::is_ascii_digit);
             match sc.prev(i) {
                 Some(b'-' | b'.') if after_digit => {}
                 Some(b' ') if after_digit => {
-                    if (b'2'..=b'6').contains(&c) && !numeric::too_short_for_a_card(sc, i) {
+                    if (b'2'..=b'6').contains(&c)
+                        && card_may_start(sc.slice(i, e))
+                        && !numeric::too_short_for_a_card(sc, i)
+                    {
                         note(numeric::run(sc, i, sink), hold);
                     }
                 }

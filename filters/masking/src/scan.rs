@@ -106,6 +106,14 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// [`Scan::context_distance`] when only a distance of at most `reach` counts.
+    pub fn context_within(&self, start: usize, words: &Words, reach: usize) -> Option<usize> {
+        match words.id {
+            Some(id) => self.memo.ctx.distance_within(self.b, start, id, reach),
+            None => window_distance(self.b, start, words, true).filter(|&d| d <= reach),
+        }
+    }
+
     /// Bytes between the closest of `words` and `start`, if one occurs in
     /// the [`CONTEXT_WINDOW`](crate::context::CONTEXT_WINDOW) bytes before `start` within the same field: the
     /// search stops at a line break (unless only blanks follow it), at `;`,

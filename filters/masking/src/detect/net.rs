@@ -3,18 +3,47 @@
 use std::net::Ipv6Addr;
 
 use crate::entity::EntityKind;
-use crate::scan::{is_alnum, Scan, Sink, Step};
+use crate::scan::{is_alnum, Hold, Scan, Sink, Step};
 
 const MAX_LOCAL: usize = 64;
 const MAX_DOMAIN: usize = 253;
 const MAX_IPV6: usize = 45;
 
+/// Bytes of an e-mail's local part (`LOCAL`) and of its domain (`DOMAIN`).
+const LOCAL: u8 = 1;
+const DOMAIN: u8 = 2;
+
+const EMAIL_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'.' {
+            t[i] = LOCAL | DOMAIN;
+        } else if matches!(c, b'_' | b'%' | b'+') {
+            t[i] = LOCAL;
+        }
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_local(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+    EMAIL_BYTES[usize::from(c)] & LOCAL != 0
 }
 
 /// Top-level "domains" that are really file names such as `logo@2x.png`.
-const FILE_TLDS: &[&[u8]] = &[b"png", b"jpg", b"jpeg", b"gif", b"svg", b"webp", b"bmp", b"ico"];
+fn is_file_tld(tld: &[u8]) -> bool {
+    if !(3..=4).contains(&tld.len()) {
+        return false;
+    }
+    let mut lower = [0u8; 4];
+    for (l, c) in lower.iter_mut().zip(tld) {
+        *l = c.to_ascii_lowercase();
+    }
+    matches!(&lower, b"png\0" | b"jpg\0" | b"jpeg" | b"gif\0" | b"svg\0" | b"webp" | b"bmp\0" | b"ico\0")
+}
 
 /// E-mail address around the `@` at `a`; the local part is read backwards.
 pub(crate) fn email(sc: &Scan<'_>, a: usize, from: usize, sink: &mut Sink<'_>) -> Step {
@@ -37,13 +66,15 @@ pub(crate) fn email(sc: &Scan<'_>, a: usize, from: usize, sink: &mut Sink<'_>) -
     if j >= a || j < from || sc.prev(a) == Some(b'.') {
         return Ok(());
     }
-    let mut k = a + 1;
-    while sc.at(k, j)?.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.') {
-        k += 1;
-        if k - a > MAX_DOMAIN + 1 {
-            return Ok(());
-        }
-    }
+    // The domain: letters, digits, `-` and `.`; more than `MAX_DOMAIN` of
+    // them is no domain.
+    let rest = sc.slice(a + 1, a + 2 + MAX_DOMAIN);
+    let k = match rest.iter().position(|&c| EMAIL_BYTES[usize::from(c)] & DOMAIN == 0) {
+        Some(p) => a + 1 + p,
+        None if rest.len() > MAX_DOMAIN => return Ok(()),
+        None if !sc.fin => return Err(Hold(j)),
+        None => a + 1 + rest.len(),
+    };
     let mut end = k;
     while end > a + 1 && matches!(sc.b.get(end - 1), Some(b'.' | b'-')) {
         end -= 1;
@@ -62,7 +93,7 @@ pub(crate) fn email(sc: &Scan<'_>, a: usize, from: usize, sink: &mut Sink<'_>) -
     if count < 2 || tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
         return Ok(());
     }
-    if FILE_TLDS.iter().any(|t| tld.eq_ignore_ascii_case(t)) {
+    if is_file_tld(tld) {
         return Ok(());
     }
     sink.push(EntityKind::Email, j, end);

@@ -133,8 +133,12 @@ pub(crate) fn national(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     // its label must stand right before it, not a few words back where it
     // may belong to another number ("called from +1 415 555 0100 about
     // order 12345678").
-    let reach = if sh.ng == 1 { LONE_GROUP_CONTEXT } else { usize::MAX };
-    if sc.context_distance(s, &PHONE_CTX).is_none_or(|d| d > reach) {
+    let found = if sh.ng == 1 {
+        sc.context_within(s, &PHONE_CTX, LONE_GROUP_CONTEXT)
+    } else {
+        sc.context_distance(s, &PHONE_CTX)
+    };
+    if found.is_none() {
         return Ok(());
     }
     sink.push(EntityKind::Phone, s, sh.end);
