@@ -55,13 +55,25 @@ pub(crate) const fn card_lengths(p4: u32) -> u32 {
 /// Whether a payment card may start with the digits at the start of `b`:
 /// `false` only when `b` starts with four digits that no issuer uses.
 pub(crate) fn card_may_start(b: &[u8]) -> bool {
-    match b {
-        [a, b, c, d, ..] if [a, b, c, d].iter().all(|x| x.is_ascii_digit()) => {
-            let p4 = [a, b, c, d].iter().fold(0u32, |acc, &&x| acc * 10 + u32::from(x - b'0'));
-            card_lengths(p4) != 0
+    /// Bit `p` set when some issuer uses the four-digit prefix `p`.
+    static ISSUED: [u64; 157] = {
+        let mut t = [0u64; 157];
+        let mut p = 0;
+        while p < 10_000 {
+            if card_lengths(p as u32) != 0 {
+                t[p / 64] |= 1 << (p % 64);
+            }
+            p += 1;
         }
-        _ => true,
+        t
+    };
+    let Some(&[a, b, c, d]) = b.first_chunk::<4>() else { return true };
+    let v = [a, b, c, d].map(|x| x.wrapping_sub(b'0'));
+    if v.iter().any(|&x| x > 9) {
+        return true;
     }
+    let p = v.iter().fold(0usize, |acc, &x| acc * 10 + usize::from(x));
+    ISSUED.get(p / 64).is_none_or(|w| w & (1 << (p % 64)) != 0)
 }
 
 /// ISO 13616 mod-97 over an IBAN of ASCII upper-case letters and digits.

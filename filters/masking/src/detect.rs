@@ -267,10 +267,13 @@ fn run_groups(sc: &Scan<'_>, t: usize, e: usize, sink: &mut Sink<'_>, hold: &mut
             return e;
         };
         let size = ge.saturating_sub(gs);
-        // `token`'s address check: `after` is a space, `-` or `.`.
+        // `token`'s address check: `after` is a space, `-` or `.`. A
+        // hardware address goes on with a group of the same width and the
+        // same separator, so a wider next group (`123-45-6789`) is none.
+        let next = group_end(k + 1).saturating_sub(ge + 1);
         let address = match after {
-            b'-' => size == 2,
-            b'.' => size == 4,
+            b'-' => size == 2 && next <= 2,
+            b'.' => size == 4 && next <= 4,
             _ => false,
         };
         if address {
@@ -348,8 +351,8 @@ fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &m
                 Some(b'-' | b'.') if after_digit => {}
                 Some(b' ') if after_digit => {
                     if (b'2'..=b'6').contains(&c)
-                        && card_may_start(sc.slice(i, e))
                         && !numeric::too_short_for_a_card(sc, i)
+                        && card_may_start(sc.slice(i, e))
                     {
                         note(numeric::run(sc, i, sink), hold);
                     }
