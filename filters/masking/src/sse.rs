@@ -43,9 +43,13 @@
 //!   `response.completed`, …) come out exactly as their deltas did: the
 //!   engine's streamed output equals masking the whole text, and each
 //!   repeated string is masked whole. Their entities are not counted again.
-//! * `data` that is not JSON is masked as one plain text per event (an entity
-//!   split across two such events is not joined); data that is not UTF-8 is
-//!   decoded lossily first. `data: [DONE]` passes.
+//! * `data` that is not JSON is plain text: consecutive such events with the
+//!   same `event:` name are one continuing stream, so an entity split across
+//!   them is masked; held text goes out with the next of them, or in an extra
+//!   event with that name before the next JSON event, `[DONE]` or the end of
+//!   the body. An event whose text is all held back keeps its place with
+//!   empty `data`. Data that is not UTF-8 is decoded lossily first.
+//!   `data: [DONE]` passes.
 //! * `logprobs` (anywhere in an event) are emptied: `[]` for an array,
 //!   `null` otherwise. Their tokens spell the text out again in pieces too
 //!   small to recognise an entity in. Such an event is re-serialised (its
@@ -222,17 +226,16 @@ impl<T: TextStream> SseRewriter<T> {
                 // Clients may parse what serde_json refuses (numbers out of
                 // range, lone surrogates, deep nesting), and `\u0040` escapes
                 // hide entities from plain-text masking: refuse it.
+                self.flush(&Flush::Plain, out);
                 refuse(ev, "portcullis_sse_unreadable_event", "an event's data looks like JSON but could not be read, so Portcullis could not mask it and dropped it", out);
             }
             Err(_) => {
-                let factory = &mut self.factory;
-                match self
-                    .whole
-                    .mask(factory, &text, Some(&mut self.closed_counts))
-                {
-                    Some(masked) => ev.write_with_data(&masked, out),
-                    None if lossy => ev.write_with_data(&text, out),
-                    None => ev.write_raw(out),
+                let key = Key::Plain(ev.name().map(str::to_owned));
+                let (masked, _) = self.feed(&key, &text, ev.name(), false);
+                if masked == text && !lossy {
+                    ev.write_raw(out);
+                } else {
+                    ev.write_with_data(&masked, out);
                 }
             }
         }
@@ -251,6 +254,8 @@ impl<T: TextStream> SseRewriter<T> {
         differs: bool,
         out: &mut Vec<u8>,
     ) {
+        // Plain text held back goes out before the JSON event that follows it.
+        self.flush(&Flush::Plain, out);
         let plan = plan::plan(value);
         if plan.claims.len() > MAX_SSE_STREAMS || self.open.len() + plan.claims.len() > MAX_SSE_STREAMS {
             refuse(ev, "portcullis_sse_too_many_streams", "an event opens more parallel streams than Portcullis masks at once, so it was dropped", out);
@@ -378,9 +383,13 @@ impl<T: TextStream> SseRewriter<T> {
                 out.extend_from_slice(extra_event_name(&key, name).as_bytes());
                 out.push(b'\n');
             }
-            out.extend_from_slice(b"data: ");
-            out.extend_from_slice(data.as_bytes());
-            out.extend_from_slice(b"\n\n");
+            // JSON has no raw line breaks; plain text may.
+            for line in data.split('\n') {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+            }
+            out.push(b'\n');
         }
     }
 }

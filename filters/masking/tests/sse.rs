@@ -200,7 +200,7 @@ fn legacy_completions_and_multiple_choices() {
 #[test]
 fn events_without_pii_pass_through_unchanged_but_for_line_ends() {
     let m = Arc::new(Masker::new());
-    let body = "retry: 1000\n\nid: 7\nevent: custom\ndata: not json, nothing to mask\n\n: comment\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[]},\"finish_reason\":null}]}\r\n\r\ndata: {\"type\": \"ping\", \"x\": \"caf\\u00e9\"}\n\n";
+    let body = "retry: 1000\n\nid: 7\nevent: custom\ndata: not json, nothing to mask\ndata:\n\n: comment\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[]},\"finish_reason\":null}]}\r\n\r\ndata: {\"type\": \"ping\", \"x\": \"caf\\u00e9\"}\n\n";
     let out = run(&m, &[body.as_bytes()]);
     // CRLF (and CR) line ends go out as LF; nothing else changes.
     assert_eq!(String::from_utf8(out).unwrap(), body.replace("\r\n", "\n"));
@@ -210,17 +210,52 @@ fn events_without_pii_pass_through_unchanged_but_for_line_ends() {
 fn non_json_data_is_masked_as_plain_text() {
     let m = Arc::new(Masker::new());
     let body =
-        "id: 7\nevent: custom\ndata: not json 4111111111111111\ndata: mail jane@example.com\n\n";
+        "id: 7\nevent: custom\ndata: not json 4111111111111111\ndata: mail jane@example.com.\n\n";
     let out = run(&m, &[body.as_bytes()]);
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "id: 7\nevent: custom\ndata: not json [CREDIT_CARD]\ndata: mail [EMAIL]\n\n"
+        "id: 7\nevent: custom\ndata: not json [CREDIT_CARD]\ndata: mail \n\nevent: custom\ndata: [EMAIL].\n\n"
     );
+    // The address may go on in the next event: it is held until the end.
+    let out = run(&m, &[b"data: mail jane@example.com\n\n"]);
+    assert_eq!(String::from_utf8(out).unwrap(), "data: mail \n\ndata: [EMAIL]\n\n");
     let invalid_utf8 = b"data: \xff jane@example.com\n\n";
     let out = run(&m, &[invalid_utf8]);
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "data: \u{fffd} [EMAIL]\n\n"
+        "data: \u{fffd} \n\ndata: [EMAIL]\n\n"
+    );
+}
+
+/// Plain-text token streams: an entity split across events, at every byte
+/// boundary of the body, comes out masked, and the texts of the events add
+/// up to the masked whole. Events with another name are another stream, and
+/// a JSON event ends the plain ones first.
+#[test]
+fn plain_text_events_are_one_continuing_text() {
+    let m = Arc::new(Masker::new());
+    let pieces = ["card 4111 11", "11 1111 1111 mail ja", "ne.doe@exa", "mple.com key AKIAZ7Q2", "VHNK3RJXW4PB ok"];
+    let body: String = pieces.iter().map(|p| format!("event: token\ndata: {p}\n\n")).collect();
+    let expected = "card [CREDIT_CARD] mail [EMAIL] key [AWS_ACCESS_KEY] ok";
+    let text_of = |out: &[u8]| -> String {
+        let out = String::from_utf8_lossy(out);
+        out.split("\n\n")
+            .filter_map(|ev| ev.lines().find_map(|l| l.strip_prefix("data: ")).map(str::to_owned))
+            .collect()
+    };
+    for cut in 0..body.len() {
+        let (a, b) = body.as_bytes().split_at(cut);
+        let out = run(&m, &[a, b]);
+        assert_eq!(text_of(&out), expected, "cut at {cut}");
+        assert!(!String::from_utf8_lossy(&out).contains("4111"));
+    }
+    let mixed = "event: token\ndata: mail jane@exam\n\nevent: log\ndata: ple.com\n\n\
+                 event: token\ndata: ple.com done\n\ndata: {\"type\": \"ping\"}\n\n";
+    let out = String::from_utf8(run(&m, &[mixed.as_bytes()])).unwrap();
+    assert_eq!(
+        out,
+        "event: token\ndata: mail \n\nevent: log\ndata: \n\nevent: token\ndata: [EMAIL] \n\n\
+         event: log\ndata: ple.com\n\nevent: token\ndata: done\n\ndata: {\"type\": \"ping\"}\n\n"
     );
 }
 

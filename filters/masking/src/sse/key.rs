@@ -65,6 +65,9 @@ pub(super) enum Key {
     Block { block: u64, kind: BlockKind },
     /// OpenAI Responses API: a `response.*.delta` stream.
     Output(OutputKey),
+    /// `data` that is not JSON, in events with this `event:` name (or none):
+    /// their texts taken as one text, as token streams of plain text are.
+    Plain(Option<String>),
 }
 
 /// Which open streams to end.
@@ -83,6 +86,8 @@ pub(super) enum Flush {
     Output(OutputKey),
     /// Every Responses API stream.
     Outputs,
+    /// Every stream of plain-text events.
+    Plain,
 }
 
 impl Flush {
@@ -94,6 +99,7 @@ impl Flush {
             (Flush::Block(b), Key::Block { block, .. }) => b == block,
             (Flush::Blocks, Key::Block { .. }) => true,
             (Flush::Outputs, Key::Output(_)) => true,
+            (Flush::Plain, Key::Plain(_)) => true,
             (Flush::Output(want), Key::Output(k)) => {
                 (want.kind.is_empty() || want.kind == k.kind)
                     && same(&want.output, &k.output)
@@ -111,7 +117,8 @@ fn same<V: PartialEq>(want: &Option<V>, got: &Option<V>) -> bool {
     want.is_none() || want == got
 }
 
-/// The data of an extra event carrying `text` for the stream `key`.
+/// The data of an extra event carrying `text` for the stream `key` (for a
+/// plain-text stream, the text itself).
 ///
 /// `template` is the (already masked) event that opened the stream: chat
 /// events keep its top-level fields (`id`, `model`, ...), Responses API
@@ -142,6 +149,7 @@ pub(super) fn extra_event(
             }
             value
         }
+        Key::Plain(_) => return text,
     };
     value.to_string()
 }
@@ -152,6 +160,7 @@ pub(super) fn extra_event_name(key: &Key, opener: &str) -> String {
         Key::Choice { .. } => opener.to_owned(),
         Key::Block { .. } => "content_block_delta".to_owned(),
         Key::Output(k) => format!("{}.delta", k.kind),
+        Key::Plain(_) => opener.to_owned(),
     }
 }
 
