@@ -12,7 +12,7 @@ mod crypto;
 pub(crate) mod generic;
 mod iban;
 mod net;
-mod numeric;
+pub(crate) mod numeric;
 mod phone;
 pub(crate) mod secrets;
 
@@ -239,7 +239,7 @@ fn skip_quiet_far(b: &[u8], mut i: usize) -> usize {
 /// Dense text is full of grouped numbers (cards, IBANs, phone numbers,
 /// addresses), and the loop would otherwise stop at every group and every
 /// `-` or `.` between them only to find that nothing starts there. Inside
-/// a run read completely (see [`RunMemo`](crate::scan::RunMemo)) every group
+/// a run read completely (see [`Run`](numeric::Run)) every group
 /// is digits followed by a separator and a digit, so of [`token`] only these
 /// can act: a hardware address at a group of two digits before `-` or four
 /// before `.`, a payment card at a group after a space that starts with an
@@ -250,20 +250,21 @@ fn skip_quiet_far(b: &[u8], mut i: usize) -> usize {
 /// left to the loop: the token there may go on past the digits.
 #[inline]
 fn run_groups(sc: &Scan<'_>, t: usize, e: usize, sink: &mut Sink<'_>, hold: &mut usize) -> usize {
-    let m = match sc.memo.run.try_borrow() {
-        Ok(m) if m.start == t && m.ng >= 3 => *m,
+    // Copied out: reading a card below replaces the remembered run.
+    let (ng, n, ends, digits_at, seps) = match sc.memo.run.try_borrow() {
+        Ok(m) if m.start == t && m.ng >= 3 => (m.ng, m.n, m.end, m.digits_at, m.sep),
         _ => return e,
     };
     let b = sc.b;
-    let group_end = |k: usize| t + m.end.get(k).map_or(0, |&x| usize::from(x));
+    let group_end = |k: usize| t + ends.get(k).map_or(0, |&x| usize::from(x));
     if group_end(0) != e {
         return e;
     }
-    let last = usize::from(m.ng) - 1;
+    let last = ng - 1;
     for k in 1..last {
         let gs = group_end(k - 1) + 1;
         let ge = group_end(k);
-        let (Some(&c), Some(&before), Some(&after)) = (b.get(gs), m.sep.get(k - 1), m.sep.get(k)) else {
+        let (Some(&c), Some(&before), Some(&after)) = (b.get(gs), seps.get(k - 1), seps.get(k)) else {
             return e;
         };
         let size = ge.saturating_sub(gs);
@@ -281,7 +282,7 @@ fn run_groups(sc: &Scan<'_>, t: usize, e: usize, sink: &mut Sink<'_>, hold: &mut
         }
         // What `numeric::too_short_for_a_card` answers here: fewer than 13
         // digits from this group to the end of the run.
-        let left = m.n.saturating_sub(m.digits_at.get(k - 1).copied().unwrap_or(0));
+        let left = n.saturating_sub(usize::from(digits_at.get(k - 1).copied().unwrap_or(0)));
         debug_assert_eq!(left < 13, numeric::too_short_for_a_card(sc, gs));
         if before == b' ' && (b'2'..=b'6').contains(&c) && left >= 13 && card_may_start(sc.slice(gs, ge)) {
             note(numeric::run(sc, gs, sink), hold);

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 
 use crate::context::window_distance;
 use crate::context::ContextIndex;
+pub(crate) use crate::detect::numeric::Run;
 pub(crate) use crate::context::Words;
 use crate::entity::EntityKind;
 
@@ -51,27 +52,8 @@ pub(crate) struct Scan<'a> {
 pub(crate) struct Memo {
     /// Context words, found lazily.
     pub ctx: ContextIndex,
-    /// The last digit run read from a token start (see `detect::numeric`).
-    pub run: RefCell<RunMemo>,
-}
-
-/// The groups of a digit run that was read completely (no overflow, nothing
-/// pending), so that later detectors at the same bytes need not read it again
-/// and the scan loop can step over its groups.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct RunMemo {
-    /// Where the run starts.
-    pub start: usize,
-    /// Number of groups (0: no run remembered).
-    pub ng: u8,
-    /// Number of digits.
-    pub n: u8,
-    /// Byte offset (from `start`) just past each group.
-    pub end: [u16; 16],
-    /// Digits up to and including each group.
-    pub digits_at: [u8; 16],
-    /// The separator after each group but the last.
-    pub sep: [u8; 16],
+    /// The last digit run read from a token start (see [`Run`]).
+    pub run: RefCell<Run>,
 }
 
 impl<'a> Scan<'a> {

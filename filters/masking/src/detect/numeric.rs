@@ -9,25 +9,53 @@
 use crate::checksum;
 use crate::context::{AADHAAR_CTX, ABA_CTX, BSN_CTX, ITIN_CTX, NHS_CTX, PESEL_CTX, SIN_CTX, SSN_CTX};
 use crate::entity::EntityKind;
-use crate::scan::{is_alnum, Hold, RunMemo, Scan, Sink, Step, Words};
+use crate::scan::{is_alnum, Hold, Scan, Sink, Step, Words};
 
 const MAX_DIGITS: usize = 32;
 const MAX_GROUPS: usize = 16;
 
-#[derive(Default, Clone, Copy)]
-struct Run {
+/// A run of digit groups read from a token start. The last one read lives in
+/// [`Memo::run`](crate::scan::Memo), where it is read in place: when it was
+/// read completely (no overflow, nothing pending) and `ng > 0`, later
+/// detectors at the same bytes need not read it again, and the scan loop can
+/// step over its groups.
+#[derive(Clone, Copy)]
+pub(crate) struct Run {
+    /// Where the run starts.
+    pub start: usize,
+    /// Digit values.
     d: [u8; MAX_DIGITS],
-    n: usize,
+    /// Number of digits.
+    pub n: usize,
     size: [u8; MAX_GROUPS],
     /// Byte offset (from the run start) just past each group.
-    end: [u16; MAX_GROUPS],
+    pub end: [u16; MAX_GROUPS],
     /// Digits up to and including each group.
-    digits_at: [u8; MAX_GROUPS],
-    sep: [u8; MAX_GROUPS],
-    ng: usize,
+    pub digits_at: [u8; MAX_GROUPS],
+    /// The separator after each group but the last.
+    pub sep: [u8; MAX_GROUPS],
+    /// Number of groups (0: nothing remembered).
+    pub ng: usize,
     overflow: bool,
     /// What [`Run::uniform_sep`] returns, worked out by [`read`].
     usep: Option<u8>,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run {
+            start: 0,
+            d: [0; MAX_DIGITS],
+            n: 0,
+            size: [0; MAX_GROUPS],
+            end: [0; MAX_GROUPS],
+            digits_at: [0; MAX_GROUPS],
+            sep: [0; MAX_GROUPS],
+            ng: 0,
+            overflow: false,
+            usep: None,
+        }
+    }
 }
 
 impl Run {
@@ -170,40 +198,53 @@ pub(crate) fn run(sc: &Scan<'_>, s: usize, sink: &mut Sink<'_>) -> Step {
     } else if short_lone_group(sc, s)? {
         return Ok(());
     }
-    let mut r = Run::default();
-    let end = read(sc, s, &mut r)?;
+    // The run is read into the memo in place. What is read there counts
+    // only once it turns out complete (`ng > 0` then).
+    match sc.memo.run.try_borrow_mut() {
+        Ok(mut memo) => run_into(sc, s, maximal, &mut memo, sink),
+        Err(_) => run_into(sc, s, maximal, &mut Run::default(), sink),
+    }
+}
+
+/// [`run`], reading the run into `r`; leaves `r.ng == 0` unless the run was
+/// read completely.
+fn run_into(sc: &Scan<'_>, s: usize, maximal: bool, r: &mut Run, sink: &mut Sink<'_>) -> Step {
+    r.start = s;
+    r.overflow = false;
+    let end = match read(sc, s, r) {
+        Ok(end) => end,
+        Err(hold) => {
+            r.ng = 0;
+            return Err(hold);
+        }
+    };
     if r.ng == 0 {
         return Ok(());
     }
-    card_prefixes(&r, s, sink);
+    card_prefixes(r, s, sink);
     if r.overflow {
+        r.ng = 0;
         return Ok(());
     }
-    remember(sc, &r, s);
+    let r = &*r;
+    // `read` saw this byte (or the true end) before it ended the run.
     let after = sc.at(end, s)?;
     if !maximal {
         if !after.is_some_and(is_alnum) {
-            whole_card(&r, s, end, sink);
+            whole_card(r, s, end, sink);
         }
         return Ok(());
     }
     if let Some(a) = after.filter(|&a| is_alnum(a)) {
-        return nif(sc, &r, s, end, a, sink);
+        return nif(sc, r, s, end, a, sink);
     }
     if matches!(after, Some(b'-' | b' ')) && r.n == 8 {
         if let Some(a) = sc.at(end + 1, s)?.filter(u8::is_ascii_uppercase) {
-            return nif(sc, &r, s, end + 1, a, sink);
+            return nif(sc, r, s, end + 1, a, sink);
         }
     }
-    whole_run(sc, &r, s, end, sink);
+    whole_run(sc, r, s, end, sink);
     Ok(())
-}
-
-/// Records a run that was read completely, for [`too_short_for_a_card`].
-fn remember(sc: &Scan<'_>, r: &Run, s: usize) {
-    if let Ok(mut m) = sc.memo.run.try_borrow_mut() {
-        *m = RunMemo { start: s, ng: r.ng as u8, n: r.n as u8, end: r.end, digits_at: r.digits_at, sep: r.sep };
-    }
 }
 
 /// Whether `s`, a group start after a space inside the last run read
@@ -215,12 +256,12 @@ pub(crate) fn too_short_for_a_card(sc: &Scan<'_>, s: usize) -> bool {
     if m.ng < 2 || s <= m.start {
         return false;
     }
-    let ng = usize::from(m.ng);
+    let ng = m.ng;
     for k in 0..ng - 1 {
         let (Some(&e), Some(&da)) = (m.end.get(k), m.digits_at.get(k)) else { return false };
         let group_start = m.start + usize::from(e) + 1;
         if group_start == s {
-            return m.n - da < 13;
+            return m.n - usize::from(da) < 13;
         }
         if group_start > s {
             return false;

@@ -171,7 +171,7 @@ fn lone_short_group(sc: &Scan<'_>, s: usize) -> Result<bool, Hold> {
 
 /// What [`shape`] at the digit `s` returns, as far as [`national`] cares,
 /// worked out from the digit run that the digit-run detector read from `s`
-/// (see [`RunMemo`](crate::scan::RunMemo)); `None` when there is no such run or it does not
+/// (see [`Run`](crate::detect::numeric::Run)); `None` when there is no such run or it does not
 /// settle the question (a `(` right after the run). A run read completely
 /// means [`shape`] would not wait for more bytes either: both stop at the
 /// same bytes, and read the same digits.
@@ -187,7 +187,7 @@ fn shape_of_run(sc: &Scan<'_>, s: usize, sink: &Sink<'_>) -> Option<Option<Shape
     if m.start != s || m.ng == 0 {
         return None;
     }
-    let ng = usize::from(m.ng);
+    let ng = m.ng;
     let groups = m.end.get(..ng)?;
     let digits_at = m.digits_at.get(..ng)?;
     let end = usize::from(*groups.last()?);
@@ -200,7 +200,7 @@ fn shape_of_run(sc: &Scan<'_>, s: usize, sink: &Sink<'_>) -> Option<Option<Shape
     if !(7..=12).contains(&m.n) || sink.outranked(EntityKind::Phone, s, s + end) {
         return Some(None);
     }
-    let mut sh = Shape { end: s + end, digits: usize::from(m.n), sizes: [0; MAX_GROUPS], ng, dashes_or_dots: false };
+    let mut sh = Shape { end: s + end, digits: m.n, sizes: [0; MAX_GROUPS], ng, dashes_or_dots: false };
     let mut before = 0u8;
     for (k, &da) in digits_at.iter().enumerate() {
         let size = da - before;
