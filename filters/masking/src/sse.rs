@@ -50,9 +50,11 @@
 //!   the body. An event whose text is all held back keeps its place with
 //!   empty `data`. Data that is not UTF-8 is decoded lossily first.
 //!   `data: [DONE]` passes.
-//! * `logprobs` (anywhere in an event) are emptied: `[]` for an array,
-//!   `null` otherwise. Their tokens spell the text out again in pieces too
-//!   small to recognise an entity in. Such an event is re-serialised (its
+//! * Log probabilities (`logprobs`, `top_logprobs`, `prompt_logprobs`,
+//!   Gemini's `logprobsResult`: any key containing `logprob`, anywhere in an
+//!   event) are emptied: `[]` for an array, `null` for an object or string
+//!   (see [`crate::logprobs`]). Their tokens spell the text out again in
+//!   pieces too small to recognise an entity in. Such an event is re-serialised (its
 //!   keys sorted); every other event keeps its bytes except the masked strings.
 //! * Comments, `event:`, `id:` and `retry:` lines pass unchanged. Lines end
 //!   at LF, CR or CRLF, as clients split them, and go out ending in LF; a
