@@ -6,10 +6,12 @@
 //! event still arriving) exact, which is what `max_body_bytes` bounds for
 //! streams.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use portcullis_masking::{Masker, Pseudonymizer, RestoreStream, SseRewriter, StreamMasker, TextStream};
+use portcullis_masking::{Masker, Pseudonymizer, RestoreStream, SharedPseudonymizer, SseRewriter, StreamMasker, TextStream};
 use portcullis_policy::masking::OverLimit;
 use portcullis_policy::ErrorBody;
 
@@ -155,13 +157,25 @@ pub fn too_large_event(limit: usize) -> Vec<u8> {
 impl SseMasking {
     /// A stream that masks with `masker` (when set) and restores the request's
     /// placeholders with `restore` (when set). At least one should be set.
+    ///
+    /// Every stream of the response (choices, tool calls, fields, strings
+    /// masked whole) numbers new pseudonyms in one mapping, which starts as a
+    /// copy of the request's: a value gets the same placeholder everywhere in
+    /// the answer, and two values never share one. Restoring uses the
+    /// request's mapping alone, so what the response's own values were
+    /// replaced with is never turned back.
     pub fn new(masker: Option<Arc<Masker>>, restore: Option<Arc<Pseudonymizer>>, limit: usize, over_limit: OverLimit) -> Self {
+        let numbering: SharedPseudonymizer =
+            Rc::new(RefCell::new(restore.as_deref().cloned().unwrap_or_default()));
         let factory = move || match (&masker, &restore) {
-            (Some(m), Some(p)) => {
-                ContentStream::MaskRestore((StreamMasker::with_pseudonymizer(Arc::clone(m), (**p).clone()), p.restore_stream()))
-            }
+            (Some(m), Some(p)) => ContentStream::MaskRestore((
+                StreamMasker::with_shared_pseudonymizer(Arc::clone(m), Rc::clone(&numbering)),
+                p.restore_stream(),
+            )),
             (None, Some(p)) => ContentStream::Restore(p.restore_stream()),
-            (Some(m), None) => ContentStream::Mask(StreamMasker::new(Arc::clone(m))),
+            (Some(m), None) => {
+                ContentStream::Mask(StreamMasker::with_shared_pseudonymizer(Arc::clone(m), Rc::clone(&numbering)))
+            }
             (None, None) => ContentStream::Restore(Arc::new(Pseudonymizer::new()).restore_stream()),
         };
         SseMasking { framer: EventFramer::default(), rewriter: SseRewriter::new(factory), limit, over_limit, state: State::Masking }
@@ -288,6 +302,44 @@ mod tests {
         let mut out = s.push(body.as_bytes(), false).out;
         out.extend(s.push(b"", true).out);
         assert_eq!(contents(&out).0, "Sure, jane@example.com and [EMAIL_2]");
+    }
+
+    /// Two choices and a string masked whole number their pseudonyms in one
+    /// mapping: a new value gets one placeholder everywhere, two values never
+    /// share one, and a placeholder of the response is not "restored".
+    #[test]
+    fn every_stream_of_a_response_numbers_pseudonyms_in_one_mapping() {
+        let mut pseudo = Pseudonymizer::new();
+        let masker = Arc::new(
+            Masker::from_policy(&serde_json::from_str(r#"{"entities":{"email":{"operator":"pseudonymize"}}}"#).unwrap(), None)
+                .unwrap(),
+        );
+        assert_eq!(masker.mask_with("to jane@example.com", &mut pseudo).text, "to [EMAIL_1]");
+        let event = |choice: u64, content: &str| {
+            let chunk = serde_json::json!({"id": "c1", "choices": [{"index": choice, "delta": {"content": content}, "finish_reason": null}]});
+            format!("data: {chunk}\n\n")
+        };
+        let body = format!(
+            "{}{}{}data: {}\n\ndata: [DONE]\n\n",
+            event(0, "a@x.org and [EMAIL_1] "),
+            event(1, "b@y.org then "),
+            event(1, "a@x.org "),
+            serde_json::json!({"type": "note", "who": "b@y.org"}),
+        );
+        let mut s = SseMasking::new(Some(masker), Some(Arc::new(pseudo)), 1 << 20, OverLimit::Block);
+        let mut out = s.push(body.as_bytes(), false).out;
+        out.extend(s.push(b"", true).out);
+        let mut by_choice: BTreeMap<u64, String> = BTreeMap::new();
+        let text = String::from_utf8(out).unwrap();
+        for data in text.lines().filter_map(|l| l.strip_prefix("data: ")).filter(|d| *d != "[DONE]") {
+            let v: serde_json::Value = serde_json::from_str(data).unwrap();
+            if let (Some(i), Some(c)) = (v.pointer("/choices/0/index").and_then(|i| i.as_u64()), v.pointer("/choices/0/delta/content").and_then(|c| c.as_str())) {
+                by_choice.entry(i).or_default().push_str(c);
+            }
+        }
+        assert_eq!(by_choice[&0], "[EMAIL_2] and jane@example.com ");
+        assert_eq!(by_choice[&1], "[EMAIL_3] then [EMAIL_2] ");
+        assert!(text.contains(r#""who":"[EMAIL_3]""#), "{text}");
     }
 
     #[test]

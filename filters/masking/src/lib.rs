@@ -49,4 +49,4 @@ pub use masker::{Detection, Masked, Masker};
 pub use portcullis_policy::masking::{MaskingPolicy, Operator};
 pub use pseudo::{Pseudonymizer, RestoreStream};
 pub use sse::SseRewriter;
-pub use stream::{StreamMasker, TextStream};
+pub use stream::{SharedPseudonymizer, StreamMasker, TextStream};

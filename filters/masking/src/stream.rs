@@ -1,7 +1,9 @@
 //! Streaming: mask text that arrives in pieces (SSE deltas) with the same
 //! result as masking it whole.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::masker::Masker;
@@ -66,7 +68,7 @@ impl<A: TextStream, B: TextStream> TextStream for (A, B) {
 #[derive(Debug)]
 pub struct StreamMasker {
     masker: Arc<Masker>,
-    pseudo: Pseudonymizer,
+    pseudo: Pseudonyms,
     buf: String,
     /// `buf[..from]` has been released.
     from: usize,
@@ -80,6 +82,19 @@ pub struct StreamMasker {
     picked: Vec<Cand>,
 }
 
+/// A pseudonym mapping that several streams of one exchange number their
+/// pseudonyms in (the choices, tool calls and fields of one streamed answer,
+/// see [`SseRewriter`](crate::SseRewriter)): equal values get equal
+/// placeholders across them, different values different ones.
+pub type SharedPseudonymizer = Rc<RefCell<Pseudonymizer>>;
+
+/// Where a stream numbers its pseudonyms.
+#[derive(Debug)]
+enum Pseudonyms {
+    Own(Pseudonymizer),
+    Shared(SharedPseudonymizer),
+}
+
 impl StreamMasker {
     /// A stream with its own (empty) pseudonym mapping.
     pub fn new(masker: Arc<Masker>) -> Self {
@@ -88,6 +103,16 @@ impl StreamMasker {
 
     /// A stream that numbers pseudonyms in `pseudo`, continuing an exchange.
     pub fn with_pseudonymizer(masker: Arc<Masker>, pseudo: Pseudonymizer) -> Self {
+        Self::with_pseudonyms(masker, Pseudonyms::Own(pseudo))
+    }
+
+    /// A stream that numbers pseudonyms in a mapping it shares with other
+    /// streams of the same exchange.
+    pub fn with_shared_pseudonymizer(masker: Arc<Masker>, shared: SharedPseudonymizer) -> Self {
+        Self::with_pseudonyms(masker, Pseudonyms::Shared(shared))
+    }
+
+    fn with_pseudonyms(masker: Arc<Masker>, pseudo: Pseudonyms) -> Self {
         let n = masker.entity_count();
         StreamMasker {
             masker,
@@ -111,14 +136,13 @@ impl StreamMasker {
         self.masker.count_map(&self.counts)
     }
 
-    /// The pseudonym mapping built so far.
-    pub fn pseudonymizer(&self) -> &Pseudonymizer {
-        &self.pseudo
-    }
-
-    /// Gives the pseudonym mapping back (for restoring the response).
+    /// Gives the pseudonym mapping back (for restoring the response); a
+    /// copy of it when it is shared.
     pub fn into_pseudonymizer(self) -> Pseudonymizer {
-        self.pseudo
+        match self.pseudo {
+            Pseudonyms::Own(p) => p,
+            Pseudonyms::Shared(shared) => shared.try_borrow().map(|p| p.clone()).unwrap_or_default(),
+        }
     }
 
     fn step(&mut self, fin: bool) -> String {
@@ -133,7 +157,22 @@ impl StreamMasker {
         resolve_in_place(&mut self.picked, |id| masker.priority(id));
         let out = if p > self.from {
             let mut out = String::with_capacity(p - self.from + 16);
-            masker.emit(&self.buf, self.from, p, &self.picked, &mut self.pseudo, &mut self.counts, &mut out);
+            match &mut self.pseudo {
+                Pseudonyms::Own(pseudo) => {
+                    masker.emit(&self.buf, self.from, p, &self.picked, pseudo, &mut self.counts, &mut out);
+                }
+                // No other stream holds the mapping while this one emits; if
+                // one did, numbering apart beats a panic.
+                Pseudonyms::Shared(shared) => match shared.try_borrow_mut() {
+                    Ok(mut pseudo) => {
+                        masker.emit(&self.buf, self.from, p, &self.picked, &mut pseudo, &mut self.counts, &mut out);
+                    }
+                    Err(_) => {
+                        let mut apart = Pseudonymizer::new();
+                        masker.emit(&self.buf, self.from, p, &self.picked, &mut apart, &mut self.counts, &mut out);
+                    }
+                },
+            }
             out
         } else {
             String::new()
