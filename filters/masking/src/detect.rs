@@ -373,7 +373,9 @@ fn token(sc: &Scan<'_>, i: usize, e: usize, c: u8, sink: &mut Sink<'_>, hold: &m
             }
         }
         b'A'..=b'Z' => {
-            if sc.b.get(i + 1).is_none_or(u8::is_ascii_uppercase) {
+            // An IBAN starts with two capitals and two digits (`SSN`, `IBAN`
+            // and other capitalised words are none).
+            if sc.b.get(i + 1).is_none_or(u8::is_ascii_uppercase) && sc.b.get(i + 2).is_none_or(u8::is_ascii_digit) {
                 note(iban::iban(sc, i, sink), hold);
             }
             match c {
