@@ -103,15 +103,25 @@ impl ApprovalSettings {
     }
 }
 
-/// One approver's vote, as the quorum rule sees it.
+/// One approver's vote, as the quorum rule sees it. An approver is a subject
+/// at an identity provider: the same subject at two providers is two people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vote {
     /// The approver's subject.
     pub approver: String,
+    /// The identity provider that vouched for them.
+    pub provider: String,
     /// Their groups.
     pub groups: Vec<String>,
     /// Approve (`true`) or deny.
     pub approve: bool,
+}
+
+impl Vote {
+    /// Who voted: provider and subject.
+    fn who(&self) -> (&str, &str) {
+        (&self.provider, &self.approver)
+    }
 }
 
 /// Whether a voter in `groups` counts towards `requirement`.
@@ -150,8 +160,8 @@ pub fn progress(settings: &ApprovalSettings, approval: Option<&HoldApproval>, vo
         .requirements(approval)
         .into_iter()
         .map(|requirement| {
-            let approvers: BTreeSet<&str> =
-                votes.iter().filter(|v| v.approve && counts_for(&requirement, &v.groups)).map(|v| v.approver.as_str()).collect();
+            let approvers: BTreeSet<(&str, &str)> =
+                votes.iter().filter(|v| v.approve && counts_for(&requirement, &v.groups)).map(Vote::who).collect();
             RequirementProgress { approvals: u32::try_from(approvers.len()).unwrap_or(u32::MAX), requirement }
         })
         .collect()
@@ -162,7 +172,7 @@ pub fn outcome(settings: &ApprovalSettings, approval: Option<&HoldApproval>, vot
     if votes.iter().any(|v| !v.approve) {
         return Outcome::Denied;
     }
-    let approvers: BTreeSet<&str> = votes.iter().map(|v| v.approver.as_str()).collect();
+    let approvers: BTreeSet<(&str, &str)> = votes.iter().map(Vote::who).collect();
     let approvals = u32::try_from(approvers.len()).unwrap_or(u32::MAX);
     let missing_groups: Vec<String> =
         settings.quorum_groups.iter().filter(|group| !votes.iter().any(|v| v.groups.contains(group))).cloned().collect();
@@ -183,7 +193,7 @@ mod tests {
     }
 
     fn vote(approver: &str, groups: &[&str], approve: bool) -> Vote {
-        Vote { approver: approver.into(), groups: groups.iter().map(|g| (*g).to_owned()).collect(), approve }
+        Vote { approver: approver.into(), provider: "corp".into(), groups: groups.iter().map(|g| (*g).to_owned()).collect(), approve }
     }
 
     #[test]
@@ -203,6 +213,19 @@ mod tests {
             Outcome::Pending { approvals: 2, missing_groups: vec!["security".into()] }
         );
         assert_eq!(outcome(&settings, None, &[vote("a", &["ops"], true), vote("b", &["security"], true)]), Outcome::Approved);
+    }
+
+    /// The same subject at two providers is two approvers; the same one at
+    /// one provider is one, however often it appears.
+    #[test]
+    fn an_approver_is_a_subject_at_a_provider() {
+        let settings = ApprovalSettings { quorum: 2, ..approvers() };
+        let elsewhere = Vote { provider: "partner".into(), ..vote("a", &["ops"], true) };
+        assert_eq!(outcome(&settings, None, &[vote("a", &["ops"], true), elsewhere]), Outcome::Approved);
+        assert_eq!(
+            outcome(&settings, None, &[vote("a", &["ops"], true), vote("a", &["security"], true)]),
+            Outcome::Pending { approvals: 1, missing_groups: vec![] }
+        );
     }
 
     fn rule_approval(requirements: &[(u32, &[&str])]) -> HoldApproval {

@@ -72,4 +72,32 @@ mod tests {
         assert!(delete.unwrap_err().to_string().contains("append-only"));
         sqlx::query("INSERT INTO hold_events (hold_id, kind, actor, at) VALUES ('h1', 'rewritten', 'x', 3)").execute(&pool).await.expect_err("unknown kinds are still refused");
     }
+
+    /// Migration 0005 keys votes by (hold, provider, subject): existing votes
+    /// stay, the same subject may vote again from another provider, not twice
+    /// from one.
+    #[tokio::test]
+    async fn votes_are_keyed_by_provider_and_subject() {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap().foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let mut before = sqlx::migrate!("./migrations");
+        before.migrations = before.migrations.iter().filter(|m| m.version < 5).cloned().collect::<Vec<_>>().into();
+        before.run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO holds (id, status, subject, groups, provider, target, rules, excerpt, reason, method, path, request_digest, created_at, expires_at) VALUES ('h1', 'pending', 'alice', '[]', 'corp', 'model', '[]', '', '', 'POST', '/v1', 'a', 1, 2)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let vote = |provider: &'static str| {
+            sqlx::query("INSERT INTO hold_decisions (hold_id, approver, provider, groups, decision, reason, decided_at) VALUES ('h1', 'bob', ?, '[\"ops\"]', 'approve', 'ok', 1)").bind(provider)
+        };
+        vote("corp").execute(&pool).await.unwrap();
+        vote("partner").execute(&pool).await.expect_err("one vote per subject before");
+
+        migrate(&pool).await.unwrap();
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT approver, provider, reason FROM hold_decisions").fetch_all(&pool).await.unwrap();
+        assert_eq!(rows, vec![("bob".into(), "corp".into(), "ok".into())]);
+        vote("partner").execute(&pool).await.unwrap();
+        vote("partner").execute(&pool).await.expect_err("one vote per subject at a provider");
+    }
 }

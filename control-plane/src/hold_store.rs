@@ -280,10 +280,11 @@ pub async fn decisions(conn: &mut SqliteConnection, id: &str) -> anyhow::Result<
         .collect()
 }
 
-/// Stores a vote; `false` when this approver already voted on this hold.
+/// Stores a vote; `false` when this approver (subject at provider) already
+/// voted on this hold.
 pub async fn insert_decision(conn: &mut SqliteConnection, decision: &NewDecision<'_>) -> anyhow::Result<bool> {
     let done = sqlx::query(
-        "INSERT INTO hold_decisions (hold_id, approver, provider, groups, decision, reason, grant_minutes, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hold_id, approver) DO NOTHING",
+        "INSERT INTO hold_decisions (hold_id, approver, provider, groups, decision, reason, grant_minutes, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hold_id, provider, approver) DO NOTHING",
     )
     .bind(decision.hold_id)
     .bind(decision.approver)

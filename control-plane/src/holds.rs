@@ -287,7 +287,7 @@ impl HoldService {
         let mut conn = self.inner.pool.acquire().await?;
         let decisions = hold_store::decisions(&mut conn, id).await?;
         let events = hold_store::events(&mut conn, id).await?;
-        let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
+        let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), provider: d.provider.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
         let settings = &self.settings();
         let missing_groups = match approval::outcome(settings, row.approval.as_ref(), &votes) {
             Outcome::Pending { missing_groups, .. } => missing_groups,
@@ -417,7 +417,7 @@ impl HoldService {
     /// it decides. Returns the outcome event, who decided and why.
     async fn settle_votes(&self, conn: &mut sqlx::SqliteConnection, hold: &HoldRow, voter: &str, now: i64) -> anyhow::Result<Option<(EventKind, String, Option<String>)>> {
         let decisions = hold_store::decisions(conn, &hold.id).await?;
-        let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
+        let votes: Vec<Vote> = decisions.iter().map(|d| Vote { approver: d.approver.clone(), provider: d.provider.clone(), groups: d.groups.clone(), approve: d.decision == Decision::Approve }).collect();
         let (status, kind) = match approval::outcome(&self.settings(), hold.approval.as_ref(), &votes) {
             Outcome::Pending { .. } => return Ok(None),
             Outcome::Approved => (HoldStatus::Approved, EventKind::Approved),
