@@ -103,6 +103,28 @@ impl ApprovalSettings {
     }
 }
 
+/// What approving a hold of `rule` asks for under `approval` and `settings`,
+/// as a just-in-time grant remembers it: the rule's quorum and approver
+/// groups (resolved against the settings), the quorum groups, and whether a
+/// reason is required, as canonical JSON. A grant covers a later hold of the
+/// rule only when that hold asks for exactly the same, so a stricter policy
+/// ends grants made under a looser one.
+pub fn grant_terms(settings: &ApprovalSettings, approval: Option<&HoldApproval>, rule: &str) -> String {
+    let requirements = settings.requirements(approval);
+    let own = requirements.iter().find(|r| r.rules.iter().any(|r| r == rule)).or(requirements.first());
+    let sorted = |groups: &[String]| -> Vec<String> {
+        let set: BTreeSet<&String> = groups.iter().collect();
+        set.into_iter().cloned().collect()
+    };
+    serde_json::json!({
+        "quorum": own.map_or(settings.quorum, |r| r.quorum),
+        "approver_groups": own.map(|r| sorted(&r.approver_groups)).unwrap_or_default(),
+        "quorum_groups": sorted(&settings.quorum_groups),
+        "require_reason": settings.reason_required(approval),
+    })
+    .to_string()
+}
+
 /// One approver's vote, as the quorum rule sees it. An approver is a subject
 /// at an identity provider: the same subject at two providers is two people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +248,22 @@ mod tests {
             outcome(&settings, None, &[vote("a", &["ops"], true), vote("a", &["security"], true)]),
             Outcome::Pending { approvals: 1, missing_groups: vec![] }
         );
+    }
+
+    /// Grant terms change exactly when what approval asks for changes.
+    #[test]
+    fn grant_terms_follow_what_approval_asks_for() {
+        let settings = approvers();
+        let terms = |s: &ApprovalSettings, a: Option<&HoldApproval>| grant_terms(s, a, "r");
+        let base = terms(&settings, Some(&rule_approval(&[(1, &[])])));
+        assert_eq!(base, terms(&settings, None), "no override: the settings' requirement");
+        assert_eq!(base, terms(&ApprovalSettings { hold_ttl: Duration::from_secs(9), ..approvers() }, None), "the TTL does not matter");
+        assert_ne!(base, terms(&settings, Some(&rule_approval(&[(2, &[])]))), "a higher quorum");
+        assert_ne!(base, terms(&settings, Some(&rule_approval(&[(1, &["dba"])]))), "other approvers");
+        assert_ne!(base, terms(&ApprovalSettings { quorum_groups: vec!["security".into()], ..approvers() }, None));
+        assert_ne!(base, terms(&ApprovalSettings { require_reason: true, ..approvers() }, None));
+        let both = rule_approval(&[(1, &["b", "a"])]);
+        assert_eq!(terms(&settings, Some(&both)), terms(&settings, Some(&rule_approval(&[(1, &["a", "b"])]))), "group order does not matter");
     }
 
     fn rule_approval(requirements: &[(u32, &[&str])]) -> HoldApproval {

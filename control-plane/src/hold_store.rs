@@ -197,13 +197,14 @@ pub async fn pending_duplicate(conn: &mut SqliteConnection, identity: &HoldIdent
 
 /// Grants active at `now` for this identity, one per rule of `rules` (the one ending
 /// last); `None` unless every rule is covered.
-pub async fn covering_grants(conn: &mut SqliteConnection, identity: &HoldIdentity, rules: &[String], now: i64) -> anyhow::Result<Option<Vec<GrantInfo>>> {
+pub async fn covering_grants(conn: &mut SqliteConnection, identity: &HoldIdentity, rules: &[(String, String)], now: i64) -> anyhow::Result<Option<Vec<GrantInfo>>> {
     let mut grants = Vec::with_capacity(rules.len());
-    for rule in rules {
-        let row = sqlx::query("SELECT * FROM grants WHERE subject = ? AND provider = ? AND rule = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY expires_at DESC LIMIT 1")
+    for (rule, terms) in rules {
+        let row = sqlx::query("SELECT * FROM grants WHERE subject = ? AND provider = ? AND rule = ? AND terms = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY expires_at DESC LIMIT 1")
             .bind(&identity.subject)
             .bind(&identity.provider)
             .bind(rule)
+            .bind(terms)
             .bind(now)
             .fetch_optional(&mut *conn)
             .await?;
@@ -216,8 +217,8 @@ pub async fn covering_grants(conn: &mut SqliteConnection, identity: &HoldIdentit
 }
 
 /// Stores a grant.
-pub async fn insert_grant(conn: &mut SqliteConnection, grant: &GrantInfo, reason: Option<&str>, created_at: i64, expires_at: i64) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO grants (id, subject, provider, rule, hold_id, granted_by, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+pub async fn insert_grant(conn: &mut SqliteConnection, grant: &GrantInfo, terms: &str, reason: Option<&str>, created_at: i64, expires_at: i64) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO grants (id, subject, provider, rule, hold_id, granted_by, reason, created_at, expires_at, terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(&grant.id)
         .bind(&grant.subject)
         .bind(&grant.provider)
@@ -227,6 +228,7 @@ pub async fn insert_grant(conn: &mut SqliteConnection, grant: &GrantInfo, reason
         .bind(reason)
         .bind(created_at)
         .bind(expires_at)
+        .bind(terms)
         .execute(conn)
         .await?;
     Ok(())

@@ -181,7 +181,11 @@ impl HoldService {
             approval: Some(approval),
         };
         let mut tx = self.write_tx().await?;
-        if let Some(grants) = hold_store::covering_grants(&mut tx, &hold.identity, &hold.rule_names(), now).await? {
+        // A grant covers this hold only if the policy asks for the same approval now.
+        let settings = self.settings();
+        let terms: Vec<(String, String)> =
+            hold.rule_names().into_iter().map(|rule| { let t = approval::grant_terms(&settings, hold.approval.as_ref(), &rule); (rule, t) }).collect();
+        if let Some(grants) = hold_store::covering_grants(&mut tx, &hold.identity, &terms, now).await? {
             // The grant ending first bounds the window: report that one.
             let Some(grant) = grants.iter().min_by(|a, b| a.expires_at.cmp(&b.expires_at)).cloned() else {
                 return Err(anyhow::anyhow!("a hold without rules passed validation").into());
@@ -444,7 +448,8 @@ impl HoldService {
                     created_at: rfc3339(now),
                     expires_at: rfc3339(expires_at),
                 };
-                hold_store::insert_grant(conn, &grant, reason.as_deref(), now, expires_at).await?;
+                let terms = approval::grant_terms(&self.settings(), hold.approval.as_ref(), &rule);
+                hold_store::insert_grant(conn, &grant, &terms, reason.as_deref(), now, expires_at).await?;
                 let detail = json!({"grant_id": grant.id, "rule": rule, "minutes": minutes, "expires_at": grant.expires_at});
                 hold_store::insert_event(conn, &hold.id, EventKind::GrantCreated, voter, reason.as_deref(), now, Some(&detail)).await?;
             }

@@ -399,6 +399,30 @@ mod tests {
         assert_eq!((status, created["status"].as_str()), (StatusCode::CREATED, Some("pending")), "every rule must be covered");
     }
 
+    /// A grant made under one approval policy does not cover holds that a
+    /// stricter policy would have two approvers decide.
+    #[tokio::test]
+    async fn a_stricter_policy_ends_grants_made_under_a_looser_one() {
+        let (app, state) = approvals_app(approvers()).await;
+        let first = new_hold(&app, "alice").await;
+        let (_, detail) = decide(&app, &first, "approve", &sign("bob", &["approvers"]), json!({"grant_minutes": 30})).await;
+        assert_eq!(detail["status"], "approved");
+        let again = |digit: char| {
+            let mut next = hold_body("alice");
+            next["request_digest"] = json!(digit.to_string().repeat(64));
+            next
+        };
+        assert_eq!(create_hold(&app, again('c')).await.1["status"], "approved", "the same policy: covered");
+
+        let mut guard = portcullis_policy::guard::GuardPolicy::default();
+        guard.approvals.approver_groups = vec!["approvers".into()];
+        guard.approvals.quorum = 2;
+        state.holds.adopt_policy(&guard);
+        let (status, created) = create_hold(&app, again('d')).await;
+        assert_eq!((status, created["status"].as_str()), (StatusCode::CREATED, Some("pending")), "{created}");
+        assert!(created.get("grant").is_none_or(Value::is_null));
+    }
+
     #[tokio::test]
     async fn requesters_see_their_own_holds_only() {
         let (app, _) = approvals_app(approvers()).await;
