@@ -398,9 +398,14 @@
       $("grant").value = "";
       renderDetail();
       if (data.status === "pending") {
+        // One approver may count for several requirements (groups overlap),
+        // so the largest shortfall is what is surely still needed; the
+        // detail lists each requirement's progress.
         const reqs = data.quorum.requirements || [];
-        const needed = reqs.length ? reqs.reduce((n, r) => n + Math.max(0, r.quorum - r.approvals), 0) : Math.max(0, data.quorum.required - data.quorum.approvals);
-        setMessage(`Your approval is recorded; ${needed || "a member of a missing group"} more needed.`, "ok");
+        const shortfalls = reqs.length ? reqs.map((r) => Math.max(0, r.quorum - r.approvals)) : [Math.max(0, data.quorum.required - data.quorum.approvals)];
+        const needed = Math.max(0, ...shortfalls);
+        const more = needed ? `at least ${needed} more approval${needed > 1 ? "s" : ""}` : "a member of a missing group";
+        setMessage(`Your approval is recorded; ${more} needed.`, "ok");
       } else {
         setMessage(`The hold is ${data.status}.`, "ok");
       }
