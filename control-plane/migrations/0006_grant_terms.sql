@@ -1,5 +1,5 @@
 -- What approving the hold asked for, per grant (JSON: quorum, approver groups,
--- quorum groups, whether a reason was required). A grant covers later holds of
+-- quorum groups, reason, self-approval, longest grant). A grant covers later holds of
 -- its rule only while they ask for exactly the same: a policy that makes the
 -- rule stricter ends it. Grants made before this migration have none and
 -- cover nothing more (fail closed; they last minutes).

@@ -105,8 +105,9 @@ impl ApprovalSettings {
 
 /// What approving a hold of `rule` asks for under `approval` and `settings`,
 /// as a just-in-time grant remembers it: the rule's quorum and approver
-/// groups (resolved against the settings), the quorum groups, and whether a
-/// reason is required, as canonical JSON. A grant covers a later hold of the
+/// groups (resolved against the settings), the quorum groups, whether a
+/// reason is required, whether self-approval is allowed and the longest grant
+/// allowed, as canonical JSON. A grant covers a later hold of the
 /// rule only when that hold asks for exactly the same, so a stricter policy
 /// ends grants made under a looser one.
 pub fn grant_terms(settings: &ApprovalSettings, approval: Option<&HoldApproval>, rule: &str) -> String {
@@ -121,6 +122,8 @@ pub fn grant_terms(settings: &ApprovalSettings, approval: Option<&HoldApproval>,
         "approver_groups": own.map(|r| sorted(&r.approver_groups)).unwrap_or_default(),
         "quorum_groups": sorted(&settings.quorum_groups),
         "require_reason": settings.reason_required(approval),
+        "allow_self_approval": approval.is_some_and(|a| a.allow_self_approval),
+        "max_grant_minutes": settings.max_grant_minutes,
     })
     .to_string()
 }
@@ -262,6 +265,9 @@ mod tests {
         assert_ne!(base, terms(&settings, Some(&rule_approval(&[(1, &["dba"])]))), "other approvers");
         assert_ne!(base, terms(&ApprovalSettings { quorum_groups: vec!["security".into()], ..approvers() }, None));
         assert_ne!(base, terms(&ApprovalSettings { require_reason: true, ..approvers() }, None));
+        assert_ne!(base, terms(&ApprovalSettings { max_grant_minutes: 5, ..approvers() }, None), "shorter grants only");
+        let selfish = HoldApproval { allow_self_approval: true, ..rule_approval(&[(1, &[])]) };
+        assert_ne!(base, terms(&settings, Some(&selfish)), "self-approval allowed, then not");
         let both = rule_approval(&[(1, &["b", "a"])]);
         assert_eq!(terms(&settings, Some(&both)), terms(&settings, Some(&rule_approval(&[(1, &["a", "b"])]))), "group order does not matter");
     }

@@ -48,5 +48,5 @@ pub use json::{JsonError, MAX_JSON_DEPTH};
 pub use masker::{Detection, Masked, Masker};
 pub use portcullis_policy::masking::{MaskingPolicy, Operator};
 pub use pseudo::{Pseudonymizer, RestoreStream};
-pub use sse::SseRewriter;
+pub use sse::{SseRewriter, MAX_SSE_STREAMS};
 pub use stream::{SharedPseudonymizer, StreamMasker, TextStream};

@@ -57,10 +57,10 @@ pub fn empty_logprobs(value: &mut Value) -> bool {
 /// changes only when something was dropped.
 ///
 /// Only bodies that may hold such a key are parsed: one that contains
-/// `ogprob`, or that escapes an ASCII letter (`\u0073`), which a key could
+/// `logprob` in any case, or that escapes an ASCII letter (`\u0073`), which a key could
 /// hide behind.
 pub fn without_logprobs(body: &[u8]) -> Option<Vec<u8>> {
-    if memchr::memmem::find(body, b"ogprob").is_none() && !escapes_a_letter(body) {
+    if !names_logprobs(body) && !escapes_a_letter(body) {
         return None;
     }
     let mut value: Value = serde_json::from_slice(body).ok()?;
@@ -68,6 +68,13 @@ pub fn without_logprobs(body: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     serde_json::to_vec(&value).ok()
+}
+
+/// Whether `logprob` occurs in `body`, in any case: found from its `b`s,
+/// which are rare.
+fn names_logprobs(body: &[u8]) -> bool {
+    memchr::memchr2_iter(b'b', b'B', body)
+        .any(|at| at >= 6 && body.get(at - 6..=at).is_some_and(|w| w.eq_ignore_ascii_case(b"logprob")))
 }
 
 /// Whether `body` has a `\u00XX` escape of an ASCII letter.
@@ -102,6 +109,9 @@ mod tests {
         let vllm = br#"{"prompt_logprobs":[null,{"4111":{"logprob":-1.0}}],"choices":[{"text":"ok"}]}"#;
         let out: Value = serde_json::from_slice(&without_logprobs(vllm).expect("dropped")).unwrap();
         assert_eq!(out["prompt_logprobs"], serde_json::json!([]));
+        let capitals = br#"{"choices":[{"text":"ok","LogProbs":{"tokens":["4111","1111"]}}]}"#;
+        let out: Value = serde_json::from_slice(&without_logprobs(capitals).expect("dropped")).unwrap();
+        assert_eq!(out["choices"][0]["LogProbs"], Value::Null);
         let escaped = br#"{"choices":[{"logprob\u0073":{"content":[{"token":"4111"}]}}]}"#;
         let out: Value = serde_json::from_slice(&without_logprobs(escaped).expect("dropped")).unwrap();
         assert_eq!(out["choices"][0]["logprobs"], Value::Null);

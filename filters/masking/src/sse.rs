@@ -43,8 +43,10 @@
 //!   `response.completed`, …) come out exactly as their deltas did: the
 //!   engine's streamed output equals masking the whole text, and each
 //!   repeated string is masked whole. Their entities are not counted again.
-//! * `data` that is not JSON is plain text: consecutive such events with the
-//!   same `event:` name are one continuing stream, so an entity split across
+//! * `data` that is not a JSON object or array is plain text (a token that
+//!   parses as a number, `true` or a string is text too): consecutive such
+//!   events with the same `event:` name are one continuing stream (they count
+//!   against [`MAX_SSE_STREAMS`] like any other), so an entity split across
 //!   them is masked; held text goes out with the next of them, or in an extra
 //!   event with that name before the next JSON event, `[DONE]` or the end of
 //!   the body. An event whose text is all held back keeps its place with
@@ -215,8 +217,10 @@ impl<T: TextStream> SseRewriter<T> {
             ev.write_raw(out);
             return;
         }
+        // Only objects and arrays are JSON events: a token of plain text may
+        // parse as a number, `true` or `null`, and must stay in its stream.
         match serde_json::from_str::<Value>(&text) {
-            Ok(mut value) => {
+            Ok(mut value) if value.is_object() || value.is_array() => {
                 if empty_logprobs(&mut value) {
                     let text = value.to_string();
                     self.dispatch_json(ev, &text, &value, true, out);
@@ -231,15 +235,23 @@ impl<T: TextStream> SseRewriter<T> {
                 self.flush(&Flush::Plain, out);
                 refuse(ev, "portcullis_sse_unreadable_event", "an event's data looks like JSON but could not be read, so Portcullis could not mask it and dropped it", out);
             }
-            Err(_) => {
-                let key = Key::Plain(ev.name().map(str::to_owned));
-                let (masked, _) = self.feed(&key, &text, ev.name(), false);
-                if masked == text && !lossy {
-                    ev.write_raw(out);
-                } else {
-                    ev.write_with_data(&masked, out);
-                }
-            }
+            Ok(_) | Err(_) => self.dispatch_plain(ev, &text, lossy, out),
+        }
+    }
+
+    /// Writes a plain-text event: its text through the stream of its event
+    /// name, so an entity split across such events is masked.
+    fn dispatch_plain(&mut self, ev: &Event, text: &str, lossy: bool, out: &mut Vec<u8>) {
+        let key = Key::Plain(ev.name().map(str::to_owned));
+        if !self.open.contains_key(&key) && self.open.len() >= MAX_SSE_STREAMS {
+            refuse(ev, "portcullis_sse_too_many_streams", "an event opens more parallel streams than Portcullis masks at once, so it was dropped", out);
+            return;
+        }
+        let (masked, _) = self.feed(&key, text, ev.name(), false);
+        if masked == text && !lossy {
+            ev.write_raw(out);
+        } else {
+            ev.write_with_data(&masked, out);
         }
     }
 

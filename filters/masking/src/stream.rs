@@ -146,6 +146,15 @@ impl StreamMasker {
     }
 
     fn step(&mut self, fin: bool) -> String {
+        // A shared mapping is never held elsewhere while a stream masks (one
+        // thread, no re-entry). Were it, numbering from scratch could make a
+        // placeholder the restore stream turns into a request's value: keep
+        // everything buffered instead.
+        if let Pseudonyms::Shared(shared) = &self.pseudo {
+            if shared.try_borrow_mut().is_err() {
+                return String::new();
+            }
+        }
         let masker = Arc::clone(&self.masker);
         let hold = masker.scan_resuming(&self.buf, self.from, self.resume, fin, &mut self.cands);
         let p = if fin { self.buf.len() } else { cut(hold, &self.cands) };
@@ -161,17 +170,12 @@ impl StreamMasker {
                 Pseudonyms::Own(pseudo) => {
                     masker.emit(&self.buf, self.from, p, &self.picked, pseudo, &mut self.counts, &mut out);
                 }
-                // No other stream holds the mapping while this one emits; if
-                // one did, numbering apart beats a panic.
-                Pseudonyms::Shared(shared) => match shared.try_borrow_mut() {
-                    Ok(mut pseudo) => {
+                // Checked free at the start of this step.
+                Pseudonyms::Shared(shared) => {
+                    if let Ok(mut pseudo) = shared.try_borrow_mut() {
                         masker.emit(&self.buf, self.from, p, &self.picked, &mut pseudo, &mut self.counts, &mut out);
                     }
-                    Err(_) => {
-                        let mut apart = Pseudonymizer::new();
-                        masker.emit(&self.buf, self.from, p, &self.picked, &mut apart, &mut self.counts, &mut out);
-                    }
-                },
+                }
             }
             out
         } else {

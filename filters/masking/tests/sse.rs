@@ -249,6 +249,13 @@ fn plain_text_events_are_one_continuing_text() {
         assert_eq!(text_of(&out), expected, "cut at {cut}");
         assert!(!String::from_utf8_lossy(&out).contains("4111"));
     }
+    // Tokens that parse as JSON scalars (a number, `true`) are text too.
+    let scalars: String = ["my card is 4111 ", "1111", " 1111 1111 ok mail ja", "true", "ne@example.com."]
+        .iter()
+        .map(|p| format!("data: {p}\n\n"))
+        .collect();
+    let out = run(&m, &[scalars.as_bytes()]);
+    assert_eq!(text_of(&out), "my card is [CREDIT_CARD] ok mail [EMAIL].");
     let mixed = "event: token\ndata: mail jane@exam\n\nevent: log\ndata: ple.com\n\n\
                  event: token\ndata: ple.com done\n\ndata: {\"type\": \"ping\"}\n\n";
     let out = String::from_utf8(run(&m, &[mixed.as_bytes()])).unwrap();
@@ -1036,6 +1043,17 @@ mod hostile {
             outs.push(run(&masker, &[a, b]));
         }
         outs
+    }
+
+    /// Plain-text streams count against the same limit as JSON ones: an
+    /// upstream that names every event differently cannot open them without end.
+    #[test]
+    fn plain_text_streams_are_bounded_too() {
+        use portcullis_masking::MAX_SSE_STREAMS;
+        let body: String = (0..MAX_SSE_STREAMS + 5).map(|k| format!("event: e{k}\ndata: word\n\n")).collect();
+        let out = String::from_utf8(run(&Arc::new(Masker::new()), &[body.as_bytes()])).unwrap();
+        assert_eq!(out.matches("portcullis_sse_too_many_streams").count(), 5, "{}", &out[out.len().saturating_sub(600)..]);
+        assert_eq!(out.matches("data: word").count(), MAX_SSE_STREAMS, "the held words go out at the end");
     }
 
     #[test]
