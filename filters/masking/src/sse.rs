@@ -63,7 +63,9 @@
 //!   leading byte order mark is dropped.
 //! * Fail closed on what cannot be read: `data` that looks like JSON (`{`,
 //!   `[`) but does not parse (numbers out of range, lone surrogates, deep
-//!   nesting, which clients may still read) and an event that would open
+//!   nesting, which clients may still read) and holds a backslash (an escape
+//!   could hide an entity from plain-text masking; without one it is masked
+//!   as plain text, as a token like `[docs` must be) and an event that would open
 //!   more than [`MAX_SSE_STREAMS`] streams are dropped, each replaced by an
 //!   error event saying why. A `finish_reason` of `""` (sent on every chunk
 //!   by some servers) does not end a choice; `[DONE]` is matched with
@@ -228,10 +230,12 @@ impl<T: TextStream> SseRewriter<T> {
                     self.dispatch_json(ev, &text, &value, lossy, out);
                 }
             }
-            Err(_) if looks_like_json(&text) => {
+            Err(_) if looks_like_json(&text) && text.contains('\\') => {
                 // Clients may parse what serde_json refuses (numbers out of
                 // range, lone surrogates, deep nesting), and `\u0040` escapes
-                // hide entities from plain-text masking: refuse it.
+                // hide entities from plain-text masking: refuse it. Without a
+                // backslash nothing is hidden from plain-text masking (a
+                // token such as `[docs` is text), so that goes on below.
                 self.flush(&Flush::Plain, out);
                 refuse(ev, "portcullis_sse_unreadable_event", "an event's data looks like JSON but could not be read, so Portcullis could not mask it and dropped it", out);
             }

@@ -256,6 +256,10 @@ fn plain_text_events_are_one_continuing_text() {
         .collect();
     let out = run(&m, &[scalars.as_bytes()]);
     assert_eq!(text_of(&out), "my card is [CREDIT_CARD] ok mail [EMAIL].");
+    // So are tokens that start like JSON but are not (a markdown link).
+    let link: String = ["see [docs", "](https://x.io) or mail jane@", "example.com."].iter().map(|p| format!("data: {p}\n\n")).collect();
+    let out = run(&m, &[link.as_bytes()]);
+    assert_eq!(text_of(&out), "see [docs](https://x.io) or mail [EMAIL].");
     let mixed = "event: token\ndata: mail jane@exam\n\nevent: log\ndata: ple.com\n\n\
                  event: token\ndata: ple.com done\n\ndata: {\"type\": \"ping\"}\n\n";
     let out = String::from_utf8(run(&m, &[mixed.as_bytes()])).unwrap();
