@@ -291,12 +291,22 @@ fn start_idp(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
     if !paths::project_root().join("tests/idp/node_modules/oidc-provider").exists() {
         bail!("the OpenID provider's npm packages are missing: run `cargo xtask setup` first");
     }
-    let mut command = Command::new("node");
-    command.arg(script).env("PORT", ports.idp.to_string());
-    let mut service = Service::spawn("oidc-provider", command, &dir.path().join("oidc-provider.log"))?;
     let url = format!("http://127.0.0.1:{}/.well-known/openid-configuration", ports.idp);
-    service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false))?;
-    Ok(service)
+    // Starting makes an RSA signing key, whose prime search takes a random
+    // time that a busy shared machine can stretch a long way: one stalled
+    // start is given a second chance with a fresh process.
+    let mut last_error = None;
+    for attempt in 1..=2 {
+        let mut command = Command::new("node");
+        command.arg(&script).env("PORT", ports.idp.to_string());
+        let log = dir.path().join(format!("oidc-provider-{attempt}.log"));
+        let mut service = Service::spawn("oidc-provider", command, &log)?;
+        match service.wait_until(READY_TIMEOUT, || client::get(&url, &[]).map(|r| r.status == 200).unwrap_or(false)) {
+            Ok(()) => return Ok(service),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("oidc-provider did not start")))
 }
 
 fn start_mcp(dir: &tempfile::TempDir, ports: Ports) -> Result<Service> {
