@@ -42,19 +42,26 @@ pub async fn in_memory() -> anyhow::Result<SqlitePool> {
 mod tests {
     use super::*;
 
-    /// Migration 0004 rebuilds the audit table to allow a new kind: an existing
-    /// database keeps every row and sequence number, and stays append-only.
-    #[tokio::test]
-    async fn the_audit_table_rebuild_keeps_rows_and_triggers() {
+    /// An in-memory database migrated up to, not including, migration
+    /// `version`, holding one hold `h1` of alice.
+    async fn before_migration(version: i64) -> SqlitePool {
         let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap().foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
         let mut before = sqlx::migrate!("./migrations");
-        before.migrations = before.migrations.iter().filter(|m| m.version < 4).cloned().collect::<Vec<_>>().into();
+        before.migrations = before.migrations.iter().filter(|m| m.version < version).cloned().collect::<Vec<_>>().into();
         before.run(&pool).await.unwrap();
         sqlx::query("INSERT INTO holds (id, status, subject, groups, provider, target, rules, excerpt, reason, method, path, request_digest, created_at, expires_at) VALUES ('h1', 'approved', 'alice', '[]', 'corp', 'model', '[]', '', '', 'POST', '/v1', 'a', 1, 2)")
             .execute(&pool)
             .await
             .unwrap();
+        pool
+    }
+
+    /// Migration 0004 rebuilds the audit table to allow a new kind: an existing
+    /// database keeps every row and sequence number, and stays append-only.
+    #[tokio::test]
+    async fn the_audit_table_rebuild_keeps_rows_and_triggers() {
+        let pool = before_migration(4).await;
         for kind in ["created", "approved", "grant_created"] {
             sqlx::query("INSERT INTO hold_events (hold_id, kind, actor, at) VALUES ('h1', ?, 'bob', 1)").bind(kind).execute(&pool).await.unwrap();
         }
@@ -78,15 +85,7 @@ mod tests {
     /// from one.
     #[tokio::test]
     async fn votes_are_keyed_by_provider_and_subject() {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap().foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
-        let mut before = sqlx::migrate!("./migrations");
-        before.migrations = before.migrations.iter().filter(|m| m.version < 5).cloned().collect::<Vec<_>>().into();
-        before.run(&pool).await.unwrap();
-        sqlx::query("INSERT INTO holds (id, status, subject, groups, provider, target, rules, excerpt, reason, method, path, request_digest, created_at, expires_at) VALUES ('h1', 'pending', 'alice', '[]', 'corp', 'model', '[]', '', '', 'POST', '/v1', 'a', 1, 2)")
-            .execute(&pool)
-            .await
-            .unwrap();
+        let pool = before_migration(5).await;
         let vote = |provider: &'static str| {
             sqlx::query("INSERT INTO hold_decisions (hold_id, approver, provider, groups, decision, reason, decided_at) VALUES ('h1', 'bob', ?, '[\"ops\"]', 'approve', 'ok', 1)").bind(provider)
         };

@@ -183,8 +183,14 @@ impl HoldService {
         let mut tx = self.write_tx().await?;
         // A grant covers this hold only if the policy asks for the same approval now.
         let settings = self.settings();
-        let terms: Vec<(String, String)> =
-            hold.rule_names().into_iter().map(|rule| { let t = approval::grant_terms(&settings, hold.approval.as_ref(), &rule); (rule, t) }).collect();
+        let terms: Vec<(String, String)> = hold
+            .rule_names()
+            .into_iter()
+            .map(|rule| {
+                let terms = approval::grant_terms(&settings, hold.approval.as_ref(), &rule);
+                (rule, terms)
+            })
+            .collect();
         if let Some(grants) = hold_store::covering_grants(&mut tx, &hold.identity, &terms, now).await? {
             // The grant ending first bounds the window: report that one.
             let Some(grant) = grants.iter().min_by(|a, b| a.expires_at.cmp(&b.expires_at)).cloned() else {

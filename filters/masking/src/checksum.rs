@@ -74,7 +74,7 @@ pub(crate) fn card_may_start(b: &[u8]) -> bool {
     if v.iter().any(|&x| x > 9) {
         return true;
     }
-    let p = v.iter().fold(0usize, |acc, &x| acc * 10 + usize::from(x));
+    let p = prefix(&v, 4) as usize;
     ISSUED.get(p / 64).is_none_or(|w| w & (1 << (p % 64)) != 0)
 }
 

@@ -247,8 +247,8 @@ impl<T: TextStream> SseRewriter<T> {
     /// name, so an entity split across such events is masked.
     fn dispatch_plain(&mut self, ev: &Event, text: &str, lossy: bool, out: &mut Vec<u8>) {
         let key = Key::Plain(ev.name().map(str::to_owned));
-        if !self.open.contains_key(&key) && self.open.len() >= MAX_SSE_STREAMS {
-            refuse(ev, "portcullis_sse_too_many_streams", "an event opens more parallel streams than Portcullis masks at once, so it was dropped", out);
+        if !self.open.contains_key(&key) && self.too_many_streams(1) {
+            refuse_too_many_streams(ev, out);
             return;
         }
         let (masked, _) = self.feed(&key, text, ev.name(), false);
@@ -275,8 +275,8 @@ impl<T: TextStream> SseRewriter<T> {
         // Plain text held back goes out before the JSON event that follows it.
         self.flush(&Flush::Plain, out);
         let plan = plan::plan(value);
-        if plan.claims.len() > MAX_SSE_STREAMS || self.open.len() + plan.claims.len() > MAX_SSE_STREAMS {
-            refuse(ev, "portcullis_sse_too_many_streams", "an event opens more parallel streams than Portcullis masks at once, so it was dropped", out);
+        if self.too_many_streams(plan.claims.len()) {
+            refuse_too_many_streams(ev, out);
             return;
         }
         let mut replace = Vec::with_capacity(plan.claims.len());
@@ -337,6 +337,11 @@ impl<T: TextStream> SseRewriter<T> {
             new
         })?;
         Ok((rewritten, changed))
+    }
+
+    /// Whether `new` more streams would pass [`MAX_SSE_STREAMS`].
+    fn too_many_streams(&self, new: usize) -> bool {
+        self.open.len().saturating_add(new) > MAX_SSE_STREAMS
     }
 
     /// Gives the streams opened by an event that event's masked data as the
@@ -415,6 +420,12 @@ impl<T: TextStream> SseRewriter<T> {
 /// Whether `text` starts like a JSON object or array.
 fn looks_like_json(text: &str) -> bool {
     matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['))
+}
+
+/// Writes, in place of `ev`, the error event for one that would open more
+/// than [`MAX_SSE_STREAMS`] streams.
+fn refuse_too_many_streams(ev: &Event, out: &mut Vec<u8>) {
+    refuse(ev, "portcullis_sse_too_many_streams", "an event opens more parallel streams than Portcullis masks at once, so it was dropped", out);
 }
 
 /// Writes, in place of `ev`, an error event saying why it was dropped (its

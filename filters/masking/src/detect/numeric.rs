@@ -19,7 +19,7 @@ const MAX_GROUPS: usize = 16;
 /// read completely (no overflow, nothing pending) and `ng > 0`, later
 /// detectors at the same bytes need not read it again, and the scan loop can
 /// step over its groups.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Run {
     /// Where the run starts.
     pub start: usize,
@@ -39,23 +39,6 @@ pub(crate) struct Run {
     overflow: bool,
     /// What [`Run::uniform_sep`] returns, worked out by [`read`].
     usep: Option<u8>,
-}
-
-impl Default for Run {
-    fn default() -> Self {
-        Run {
-            start: 0,
-            d: [0; MAX_DIGITS],
-            n: 0,
-            size: [0; MAX_GROUPS],
-            end: [0; MAX_GROUPS],
-            digits_at: [0; MAX_GROUPS],
-            sep: [0; MAX_GROUPS],
-            ng: 0,
-            overflow: false,
-            usep: None,
-        }
-    }
 }
 
 impl Run {
